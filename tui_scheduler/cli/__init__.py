@@ -1,0 +1,60 @@
+"""Entry point: ``tui-scheduler`` opens the console; subcommands work headless.
+
+Every failure ends as one line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from tui_scheduler.cli.common import CliError
+from tui_scheduler.cli.parser import build_parser
+
+
+def _handlers():
+    from tui_scheduler.cli import io_cmds, job_cmds, run_cmds
+
+    return {
+        "cron": io_cmds.cmd_cron, "add": job_cmds.cmd_add, "edit": job_cmds.cmd_edit,
+        "list": job_cmds.cmd_list, "show": job_cmds.cmd_show, "rm": job_cmds.cmd_flag,
+        "pause": job_cmds.cmd_flag, "resume": job_cmds.cmd_flag, "enable": job_cmds.cmd_flag,
+        "disable": job_cmds.cmd_flag, "run": run_cmds.cmd_run, "stop": run_cmds.cmd_stop,
+        "runs": run_cmds.cmd_runs, "log": run_cmds.cmd_log, "daemon": run_cmds.cmd_daemon,
+        "import-crontab": io_cmds.cmd_import_crontab, "export": io_cmds.cmd_export,
+        "import": io_cmds.cmd_import,
+    }
+
+
+def _open_console(args) -> int:
+    from tui_scheduler.ui.launch import launch_console
+
+    return launch_console(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from tui_scheduler.core.jobspec import JobSpecError
+    from tui_scheduler.engine.lock import EngineLockedError
+    from tui_scheduler.store.db import StoreError
+    from tui_scheduler.store.jobs import JobNotFound
+    from tui_scheduler.store.runs import RunNotFound
+
+    try:
+        if args.subcommand is None:
+            return _open_console(args)
+        return _handlers()[args.subcommand](args)
+    except CliError as exc:
+        print(f"tui-scheduler: {exc}", file=sys.stderr)
+        return exc.code
+    except (JobSpecError, ValueError) as exc:
+        print(f"tui-scheduler: {exc}", file=sys.stderr)
+        return 2
+    except (StoreError, EngineLockedError, JobNotFound, RunNotFound) as exc:
+        print(f"tui-scheduler: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("tui-scheduler: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 141

@@ -1,0 +1,182 @@
+"""Commands that define and inspect jobs: add, edit, list, show, rm, pause/resume, enable/disable."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from tui_scheduler.cli.common import CliError, emit_json, iso, local, open_db, parse_pairs
+from tui_scheduler.core.durations import parse_duration
+from tui_scheduler.core.jobspec import mask_env
+from tui_scheduler.core.schedule import (
+    ScheduleError,
+    describe,
+    next_fires,
+    parse_schedule,
+    resolve_zone,
+)
+from tui_scheduler.store import jobs as job_store
+from tui_scheduler.store.models import Job
+from tui_scheduler.store.runs import latest_results
+
+DURATION_FIELDS = {"timeout": "timeout_s", "grace": "stop_grace_s",
+                   "retry_delay": "retry_delay_s", "retry_max_delay": "retry_max_delay_s"}
+
+
+def _duration(text: str, option: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise CliError(f"--{option.replace('_', '-')}: {exc}", 2) from None
+
+
+def fields_from_args(args, *, creating: bool) -> dict[str, Any]:
+    """Job fields named on the command line (only those given, when editing)."""
+    fields: dict[str, Any] = {}
+    if args.cron is not None:
+        fields["schedule"] = args.cron
+    elif args.every is not None:
+        fields["schedule"] = f"every {args.every}"
+    elif args.at is not None:
+        fields["schedule"] = "now" if args.at.strip().lower() == "now" else f"at {args.at}"
+    elif args.manual:
+        fields["schedule"] = "manual"
+    if args.command is not None:
+        fields.update(kind="command", target=args.command)
+    elif args.python is not None:
+        fields.update(kind="python", target=args.python)
+    simple = {"tz": "timezone", "description": "description", "retries": "retries",
+              "retry_backoff": "retry_backoff", "overlap": "overlap", "misfire": "misfire",
+              "catchup_limit": "catchup_limit", "stop_on_error": "stop_on_error",
+              "restartable": "restartable", "workdir": "workdir"}
+    for option, field in simple.items():
+        value = getattr(args, option)
+        if value is not None:
+            fields[field] = value
+    for option, field in DURATION_FIELDS.items():
+        value = getattr(args, option)
+        if value is not None:
+            fields[field] = _duration(value, option)
+    params = parse_pairs(args.param, "--param")
+    if params is not None:
+        fields["params"] = params
+    env = parse_pairs(args.env, "--env")
+    if env is not None:
+        fields["env"] = env
+    if args.tag is not None:
+        fields["tags"] = [t for tag in args.tag for t in tag.split(",")]
+    if args.disabled is not None:
+        fields["enabled"] = not args.disabled
+    return fields
+
+
+def job_summary(job: Job, *, now: datetime | None = None) -> dict[str, Any]:
+    now = now or datetime.now(UTC)
+    fields = job_store.job_fields(job)
+    fields["env"] = mask_env(fields["env"])
+    fields.pop("state", None)
+    try:
+        schedule = parse_schedule(job.schedule)
+        zone = resolve_zone(job.timezone or None)
+        fields["schedule_description"] = describe(schedule)
+        upcoming = [] if job.paused or not job.enabled else \
+            next_fires(schedule, now, zone, 3, anchor=job.created_at)
+        fields["next_fires"] = [iso(t) for t in upcoming]
+    except ScheduleError as exc:
+        fields["schedule_description"] = f"invalid: {exc}"
+        fields["next_fires"] = []
+    fields["id"] = job.id
+    fields["created_at"] = iso(job.created_at)
+    fields["updated_at"] = iso(job.updated_at)
+    return fields
+
+
+def cmd_add(args) -> int:
+    store = open_db(args)
+    fields = fields_from_args(args, creating=True)
+    job = job_store.create_job(store, {"name": args.name, **fields})
+    if args.json:
+        emit_json(job_summary(job))
+    else:
+        print(f"added job {job.name!r} (#{job.id}): {describe(parse_schedule(job.schedule))}")
+    return 0
+
+
+def cmd_edit(args) -> int:
+    store = open_db(args)
+    fields = fields_from_args(args, creating=False)
+    if args.rename:
+        fields["name"] = args.rename
+    if not fields:
+        raise CliError("nothing to change: give at least one option (see edit --help)", 2)
+    job = job_store.update_job(store, args.name, fields)
+    if args.json:
+        emit_json(job_summary(job))
+    else:
+        print(f"updated job {job.name!r}")
+    return 0
+
+
+def _state_word(job: Job) -> str:
+    if not job.enabled:
+        return "disabled"
+    return "paused" if job.paused else "active"
+
+
+def cmd_list(args) -> int:
+    store = open_db(args)
+    jobs = job_store.list_jobs(store)
+    results = latest_results(store)
+    summaries = [job_summary(job) for job in jobs]
+    if args.json:
+        for summary in summaries:
+            last = results.get(summary["id"])
+            summary["last_status"] = last.status if last else None
+        emit_json(summaries)
+        return 0
+    if not jobs:
+        print("no jobs yet: add one with `tui-scheduler add NAME --cron '0 9 * * *' "
+              "--command 'echo hello'`")
+        return 0
+    table = Table(box=None, header_style="bold")
+    for column in ("NAME", "STATE", "SCHEDULE", "NEXT RUN", "LAST"):
+        table.add_column(column)
+    for job, summary in zip(jobs, summaries, strict=True):
+        last = results.get(job.id)
+        next_fire = summary["next_fires"][0] if summary["next_fires"] else None
+        table.add_row(job.name, _state_word(job), summary["schedule_description"],
+                      local(datetime.fromisoformat(next_fire)) if next_fire else "-",
+                      f"{last.status} {local(last.finished_at)}" if last else "-")
+    Console(soft_wrap=True).print(table)
+    return 0
+
+
+def cmd_show(args) -> int:
+    store = open_db(args)
+    summary = job_summary(job_store.get_job(store, args.name))
+    if args.json:
+        emit_json(summary)
+        return 0
+    for key, value in summary.items():
+        if isinstance(value, dict | list):
+            value = json.dumps(value)
+        print(f"{key:>22}: {value}")
+    return 0
+
+
+def cmd_flag(args) -> int:
+    store = open_db(args)
+    action = args.subcommand
+    if action == "rm":
+        job = job_store.delete_job(store, args.name)
+        print(f"deleted job {job.name!r}; its runs stay readable")
+        return 0
+    flags = {"pause": {"paused": True}, "resume": {"paused": False},
+             "enable": {"enabled": True}, "disable": {"enabled": False}}[action]
+    job = job_store.set_job_flags(store, args.name, **flags)
+    print(f"job {job.name!r} is now {_state_word(job)}")
+    return 0

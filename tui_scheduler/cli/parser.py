@@ -1,0 +1,130 @@
+"""The argument parser: every subcommand and every job option."""
+
+from __future__ import annotations
+
+import argparse
+
+SCHEDULE_HELP = """\
+schedules:
+  --cron "0 9 * * 1-5"     5 fields: minute hour day-of-month month day-of-week,
+                           as cron reads them (Sunday is 0 or 7; when both day fields are
+                           restricted a day matches either, unless one starts with *).
+  --cron "*/10 * * * * *"  6 fields: a leading SECONDS field, then the 5 above (Quartz order).
+  --cron @daily            also @hourly @midnight @weekly @monthly @yearly @annually @reboot.
+  --every 90s | 5m | 2h    an interval; add "from 2026-12-01T09:00" to anchor it.
+  --at "2026-12-01 09:00"  once, at a time in the job's zone; --at now runs once right away.
+  --manual                 never fires by itself; run it with `tui-scheduler run NAME`.
+"""
+
+
+def add_job_options(parser: argparse.ArgumentParser, *, creating: bool) -> None:
+    when = parser.add_mutually_exclusive_group(required=creating)
+    when.add_argument("--cron", metavar="EXPR", help="cron expression (see below)")
+    when.add_argument("--every", metavar="DUR", help="interval such as 90s, 5m, 2h")
+    when.add_argument("--at", metavar="TIME", help="one-off date-time, or 'now'")
+    when.add_argument("--manual", action="store_true", help="only runs when asked")
+    what = parser.add_mutually_exclusive_group(required=creating)
+    what.add_argument("--command", metavar="CMD", help="shell command line (/bin/sh -c)")
+    what.add_argument("--python", metavar="REF", help="package.module:function to call")
+    parser.add_argument("--tz", metavar="ZONE", help="IANA time zone (default: local)")
+    parser.add_argument("--description", metavar="TEXT")
+    parser.add_argument("--timeout", metavar="DUR", help="stop the run after this long")
+    parser.add_argument("--grace", metavar="DUR", help="SIGTERM-to-SIGKILL wait (default 10s)")
+    parser.add_argument("--retries", type=str, metavar="N", help="retry a failed run N times")
+    parser.add_argument("--retry-delay", metavar="DUR", help="first retry delay (default 30s)")
+    parser.add_argument("--retry-backoff", metavar="X", help="delay factor per retry (default 2)")
+    parser.add_argument("--retry-max-delay", metavar="DUR", help="cap on retry delay (1h)")
+    parser.add_argument("--overlap", choices=["skip", "queue", "allow"],
+                        help="when a fire comes while a run is going (default skip)")
+    parser.add_argument("--misfire", choices=["skip", "once", "all"],
+                        help="fires missed while no engine ran (default skip)")
+    parser.add_argument("--catchup-limit", metavar="N", help="cap for --misfire all (10)")
+    parser.add_argument("--stop-on-error", action=argparse.BooleanOptionalAction, default=None,
+                        help="disable the job after a failed run")
+    parser.add_argument("--restartable", action=argparse.BooleanOptionalAction, default=None,
+                        help="run again after an engine crash interrupted it")
+    parser.add_argument("--param", action="append", metavar="K=V", default=None,
+                        help="default parameter (repeatable); reaches commands as $PARAM_K")
+    parser.add_argument("--env", action="append", metavar="K=V", default=None,
+                        help="environment variable (repeatable)")
+    parser.add_argument("--workdir", metavar="DIR")
+    parser.add_argument("--tag", action="append", metavar="TAG", default=None,
+                        help="tag (repeatable; or comma-separated)")
+    parser.add_argument("--disabled", action="store_true", default=None,
+                        help="create the job disabled")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tui-scheduler", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="A terminal console for scheduled jobs. With no command, opens the console.",
+        epilog=SCHEDULE_HELP)
+    parser.add_argument("--db", metavar="PATH",
+                        help="database file (default $TUI_SCHEDULER_DB or "
+                             "~/.local/share/tui-scheduler/scheduler.db)")
+    parser.add_argument("--demo", action="store_true",
+                        help="open the console on a temporary database with sample jobs")
+    sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
+
+    def command(name: str, help_text: str, **kwargs) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text,
+                              formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+
+    cron = command("cron", "describe a cron expression and print its next fire times",
+                   epilog=SCHEDULE_HELP)
+    cron.add_argument("expr", help="cron expression, macro, 'every 5m', 'at ...'")
+    cron.add_argument("--tz", metavar="ZONE")
+    cron.add_argument("-n", type=int, default=5, metavar="N", help="how many fire times (5)")
+    cron.add_argument("--json", action="store_true")
+
+    add = command("add", "add a job", epilog=SCHEDULE_HELP)
+    add.add_argument("name")
+    add_job_options(add, creating=True)
+    add.add_argument("--json", action="store_true")
+    edit = command("edit", "change a job's fields", epilog=SCHEDULE_HELP)
+    edit.add_argument("name")
+    edit.add_argument("--rename", metavar="NEW")
+    add_job_options(edit, creating=False)
+    edit.add_argument("--enabled", dest="disabled", action="store_false", default=None)
+    edit.add_argument("--json", action="store_true")
+
+    listing = command("list", "list jobs")
+    listing.add_argument("--json", action="store_true")
+    show = command("show", "show one job")
+    show.add_argument("name")
+    show.add_argument("--json", action="store_true")
+    for name, text in (("rm", "delete a job (its history stays readable)"),
+                       ("pause", "pause a job"), ("resume", "resume a paused job"),
+                       ("enable", "enable a job"), ("disable", "disable a job")):
+        cmd = command(name, text)
+        cmd.add_argument("name")
+
+    run = command("run", "run a job now")
+    run.add_argument("name")
+    run.add_argument("--wait", action="store_true",
+                     help="wait for the end, print the output, exit with the run's exit code")
+    run.add_argument("--param", action="append", metavar="K=V", default=[])
+    run.add_argument("--json", action="store_true")
+    stop = command("stop", "stop a job's running runs, or one run by id")
+    stop.add_argument("target", metavar="NAME|RUN_ID")
+    stop.add_argument("--kill", action="store_true", help="SIGKILL at once")
+    runs = command("runs", "list a job's runs, newest first")
+    runs.add_argument("name")
+    runs.add_argument("-n", type=int, default=20, metavar="N")
+    runs.add_argument("--json", action="store_true")
+    logcmd = command("log", "print a run's output")
+    logcmd.add_argument("run_id", type=str)
+    logcmd.add_argument("--follow", "-f", action="store_true", help="keep printing until it ends")
+
+    command("daemon", "run the engine in the foreground (SIGTERM/SIGINT stop it gracefully)")
+    crontab = command("import-crontab", "turn each line of a user crontab into a job")
+    crontab.add_argument("file", help="crontab file, or - for standard input")
+    crontab.add_argument("--prefix", default="crontab", help="job name prefix (crontab)")
+    crontab.add_argument("--tz", metavar="ZONE")
+    export = command("export", "write job definitions as TOML")
+    export.add_argument("file", nargs="?", default="-", help="output file (default stdout)")
+    importer = command("import", "read job definitions from TOML")
+    importer.add_argument("file", help="TOML file, or - for standard input")
+    importer.add_argument("--replace", action="store_true",
+                          help="update jobs whose names exist (default: refuse)")
+    return parser

@@ -1,0 +1,205 @@
+"""Commands about runs: run, stop, runs, log, and the daemon."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+
+from sqlalchemy import insert, select
+
+from tui_scheduler.cli.common import CliError, emit_json, iso, local, open_db, parse_pairs
+from tui_scheduler.core.policies import ACTIVE_STATUSES, Trigger
+from tui_scheduler.store import jobs as job_store
+from tui_scheduler.store.db import Store
+from tui_scheduler.store.models import Control
+from tui_scheduler.store.output import iter_lines, read_chunks
+from tui_scheduler.store.runs import RunNotFound, get_run, list_runs
+
+_control = Control.__table__
+log = logging.getLogger("tui_scheduler")
+
+
+def send_control(store: Store, action: str, *, job_id: int | None = None,
+                 run_id: int | None = None, payload: dict | None = None,
+                 timeout: float = 10.0) -> str:
+    """Ask the engine holding the database to act; wait for its answer."""
+    with store.engine.begin() as conn:
+        control_id = conn.execute(insert(_control).values(
+            action=action, job_id=job_id, run_id=run_id, payload=json.dumps(payload or {}),
+            created_at=job_store.utcnow())).inserted_primary_key[0]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with store.engine.connect() as conn:
+            row = conn.execute(select(_control.c.done_at, _control.c.result)
+                               .where(_control.c.id == control_id)).first()
+        if row and row.done_at is not None:
+            return row.result
+        time.sleep(0.1)
+    raise CliError(f"the engine did not answer within {timeout:g}s; is it stuck?")
+
+
+def follow_output(store: Store, run_id: int, *, follow: bool) -> int | None:
+    """Print a run's output (stderr lines to stderr); with follow, until the run ends."""
+    seq = 0
+    while True:
+        run = get_run(store, run_id)
+        while True:
+            chunks = read_chunks(store, run_id, after_seq=seq, limit=500)
+            if not chunks:
+                break
+            seq = chunks[-1].seq
+            for stream, line in iter_lines(chunks):
+                (sys.stderr if stream == "err" else sys.stdout).write(line + "\n")
+            sys.stdout.flush()
+        if not follow or run.status not in ACTIVE_STATUSES:
+            return run.exit_code
+        time.sleep(0.25)
+
+
+def _foreground_run(store: Store, job, params: dict, *, quiet: bool) -> int:
+    """No engine holds the database: execute the run in this process."""
+    from tui_scheduler.engine.events import EventBus
+    from tui_scheduler.engine.runs import ActiveRun, RunExecutor
+    from tui_scheduler.store.writer import BatchWriter
+
+    writer = BatchWriter(store)
+    writer.start()
+    executor = RunExecutor(store, writer, EventBus())
+    run = ActiveRun(job=job, trigger=Trigger.MANUAL, scheduled_for=None, params=params)
+    worker = threading.Thread(target=executor.execute, args=(run,), daemon=True)
+    worker.start()
+    run.recorded.wait()
+    previous = signal.signal(signal.SIGINT, lambda *_: executor.stop(run.run_id))
+    try:
+        while worker.is_alive():
+            executor.tick()
+            worker.join(0.25)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        writer.close()
+    if not quiet:
+        follow_output(store, run.run_id, follow=False)
+    return run.run_id
+
+
+def cmd_run(args) -> int:
+    from tui_scheduler.engine.lock import live_holder
+
+    store = open_db(args)
+    job = job_store.get_job(store, args.name)
+    params = parse_pairs(args.param, "--param") or {}
+    holder = live_holder(store)
+    if holder is None:
+        if not args.wait:
+            print("no engine is running; running in the foreground", file=sys.stderr)
+        run_id = _foreground_run(store, job, params, quiet=args.json)
+    else:
+        answer = send_control(store, "run", job_id=job.id, payload={"params": params})
+        word, _, ident = answer.partition(" ")
+        if word == "skipped":
+            raise CliError(f"job {job.name!r} is already running (overlap policy: "
+                           f"{job.overlap}); recorded as skipped run {ident}")
+        if word != "run":
+            raise CliError(f"the engine refused: {answer}")
+        run_id = int(ident)
+        if not args.wait:
+            print(f"started run {run_id} of {job.name!r} on the engine (pid {holder.pid})")
+            return 0
+        follow_output(store, run_id, follow=True)
+    run = get_run(store, run_id)
+    if args.json:
+        emit_json(run_record(run, job.name))
+    elif not args.wait or holder is None:
+        print(f"run {run.id} {run.status}" + (f": {run.error}" if run.error else ""),
+              file=sys.stderr)
+    return run.exit_code if run.exit_code is not None else (0 if run.status == "succeeded"
+                                                            else 1)
+
+
+def run_record(run, job_name: str) -> dict:
+    return {"id": run.id, "job": job_name, "trigger": run.trigger, "status": run.status,
+            "scheduled_for": iso(run.scheduled_for), "started_at": iso(run.started_at),
+            "finished_at": iso(run.finished_at), "exit_code": run.exit_code,
+            "attempt": run.attempt, "error": run.error}
+
+
+def cmd_stop(args) -> int:
+    from tui_scheduler.engine.lock import live_holder
+
+    store = open_db(args)
+    target = args.target
+    if target.isascii() and target.isdigit():
+        try:
+            run_ids = [get_run(store, int(target)).id]
+        except RunNotFound:
+            run_ids = []
+        if not run_ids:
+            job = job_store.get_job(store, target)
+            run_ids = [r.id for r in list_runs(store, job.id, limit=100)
+                       if r.status == "running"]
+    else:
+        job = job_store.get_job(store, target)
+        run_ids = [r.id for r in list_runs(store, job.id, limit=100) if r.status == "running"]
+    if not run_ids:
+        raise CliError(f"{target!r} has no running run")
+    if live_holder(store) is None:
+        raise CliError("no engine is running, so nothing is running; "
+                       "stale runs are marked interrupted when an engine starts")
+    for run_id in run_ids:
+        answer = send_control(store, "stop", run_id=run_id, payload={"kill": args.kill})
+        print(f"run {run_id}: {answer}")
+    return 0
+
+
+def cmd_runs(args) -> int:
+    store = open_db(args)
+    job = job_store.get_job(store, args.name)
+    runs = list_runs(store, job.id, limit=max(1, args.n))
+    if args.json:
+        emit_json([run_record(run, job.name) for run in runs])
+        return 0
+    print(f"{'ID':>7}  {'STATUS':<11} {'TRIGGER':<9} {'SCHEDULED':<19}  {'STARTED':<19}  "
+          f"{'EXIT':>4}  ATTEMPT")
+    for run in runs:
+        exit_code = "-" if run.exit_code is None else str(run.exit_code)
+        print(f"{run.id:>7}  {run.status:<11} {run.trigger:<9} {local(run.scheduled_for):<19}  "
+              f"{local(run.started_at):<19}  {exit_code:>4}  {run.attempt}")
+    return 0
+
+
+def cmd_log(args) -> int:
+    store = open_db(args)
+    if not (args.run_id.isascii() and args.run_id.isdigit()):
+        raise CliError(f"run id {args.run_id!r} must be a number (see `tui-scheduler runs JOB`)",
+                       2)
+    follow_output(store, int(args.run_id), follow=args.follow)
+    return 0
+
+
+def cmd_daemon(args) -> int:
+    from tui_scheduler.engine import Engine
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    store = open_db(args)
+    engine = Engine(store)
+    engine.start()
+    log.info("engine started on %s (pid %s)", store.location, engine.lock.pid)
+    done = threading.Event()
+
+    def on_signal(signum, _frame) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        done.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, lambda *_: engine.reload())
+    while not done.wait(1.0):
+        pass
+    engine.shutdown(stop_runs=True)
+    log.info("engine stopped")
+    return 0

@@ -1,0 +1,1 @@
+"""Pure domain: schedules, policies, parsing. No I/O, no Textual."""

@@ -1,0 +1,157 @@
+"""Validation of job definitions, shared by the CLI, the editor and TOML import.
+
+``validate_job_fields`` takes raw field values and returns clean ones or raises
+``JobSpecError`` listing every problem, so nothing half-valid ever reaches the database.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from tui_scheduler.core.policies import JobKind, Misfire, Overlap
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,99}$")
+PYTHON_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+MAX_TIMEOUT_S = 30 * 86400
+MAX_RETRIES = 100
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SECRET_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|KEY|CREDENTIAL", re.IGNORECASE)
+
+DEFAULTS: dict[str, Any] = {
+    "description": "", "kind": "command", "target": "", "schedule": "manual", "timezone": "",
+    "enabled": True, "paused": False, "timeout_s": None, "stop_grace_s": 10.0, "retries": 0,
+    "retry_delay_s": 30.0, "retry_backoff": 2.0, "retry_max_delay_s": 3600.0, "overlap": "skip",
+    "misfire": "skip", "catchup_limit": 10, "stop_on_error": False, "restartable": False,
+    "params": {}, "env": {}, "workdir": "", "tags": [],
+}
+FIELDS = ("name", *DEFAULTS)
+
+
+class JobSpecError(ValueError):
+    """One or more job fields are invalid; ``problems`` maps field -> reason."""
+
+    def __init__(self, problems: dict[str, str]):
+        self.problems = problems
+        super().__init__("; ".join(f"{field}: {why}" for field, why in problems.items()))
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(SECRET_NAME.search(name))
+
+
+def mask_env(env: dict[str, str]) -> dict[str, str]:
+    """Environment for display: values of secret-looking names replaced by asterisks."""
+    return {k: ("********" if is_secret_name(k) else v) for k, v in env.items()}
+
+
+def _number(value: Any, field: str, problems: dict[str, str], *, lo: float, hi: float,
+            integer: bool = False, allow_none: bool = False) -> Any:
+    if value is None or value == "":
+        if allow_none:
+            return None
+        problems[field] = "is required"
+        return None
+    try:
+        number = int(value) if integer else float(value)
+    except (TypeError, ValueError):
+        problems[field] = f"{value!r} is not a {'whole ' if integer else ''}number"
+        return None
+    if integer and isinstance(value, float) and not value.is_integer():
+        problems[field] = f"{value!r} is not a whole number"
+        return None
+    if not lo <= number <= hi:
+        problems[field] = f"{number:g} is out of range {lo:g}..{hi:g}"
+        return None
+    return number
+
+
+def _choice(value: Any, field: str, enum: type, problems: dict[str, str]) -> str | None:
+    allowed = [member.value for member in enum]
+    if value not in allowed:
+        problems[field] = f"{value!r} is not one of {', '.join(allowed)}"
+        return None
+    return value
+
+
+def _mapping(value: Any, field: str, problems: dict[str, str]) -> dict:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except ValueError as exc:
+            problems[field] = f"is not valid JSON ({exc.msg} at column {exc.colno})"
+            return {}
+    if not isinstance(value, dict):
+        problems[field] = "must be a mapping of names to values"
+        return {}
+    return value
+
+
+def _tags(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = value.split(",")
+    return sorted({str(tag).strip() for tag in value or [] if str(tag).strip()})
+
+
+def validate_job_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    """Check every field of a job; return normalised values or raise JobSpecError."""
+    from tui_scheduler.core.schedule import ScheduleError, parse_schedule, resolve_zone
+
+    unknown = set(raw) - set(FIELDS)
+    problems: dict[str, str] = {field: "is not a job field" for field in sorted(unknown)}
+    values = {**DEFAULTS, **{k: v for k, v in raw.items() if k in FIELDS}}
+    name = str(values.get("name") or "").strip()
+    if not NAME_PATTERN.match(name):
+        problems["name"] = ("must be 1-100 characters: letters, digits and . _ - : @ +, "
+                            "starting with a letter or digit")
+    values["name"] = name
+    kind = _choice(values["kind"], "kind", JobKind, problems)
+    target = str(values["target"] or "").strip()
+    if not target:
+        problems["target"] = "is empty: give a command line or a module:function"
+    elif kind == JobKind.PYTHON and not PYTHON_REF.match(target):
+        problems["target"] = f"{target!r} is not a package.module:function reference"
+    elif "\x00" in target:
+        problems["target"] = "contains a NUL byte"
+    values["target"] = target
+    values["timezone"] = str(values["timezone"] or "").strip()
+    try:
+        resolve_zone(values["timezone"] or None)
+    except ScheduleError as exc:
+        problems["timezone"] = str(exc)
+    try:
+        values["schedule"] = parse_schedule(str(values["schedule"])).text
+    except ScheduleError as exc:
+        problems["schedule"] = str(exc)
+    values["timeout_s"] = _number(values["timeout_s"], "timeout_s", problems, lo=0.001,
+                                  hi=MAX_TIMEOUT_S, allow_none=True)
+    values["stop_grace_s"] = _number(values["stop_grace_s"], "stop_grace_s", problems,
+                                     lo=0, hi=3600)
+    values["retries"] = _number(values["retries"], "retries", problems, lo=0,
+                                hi=MAX_RETRIES, integer=True)
+    values["retry_delay_s"] = _number(values["retry_delay_s"], "retry_delay_s", problems,
+                                      lo=0, hi=MAX_TIMEOUT_S)
+    values["retry_backoff"] = _number(values["retry_backoff"], "retry_backoff", problems,
+                                      lo=1, hi=10)
+    values["retry_max_delay_s"] = _number(values["retry_max_delay_s"], "retry_max_delay_s",
+                                          problems, lo=0, hi=MAX_TIMEOUT_S)
+    values["catchup_limit"] = _number(values["catchup_limit"], "catchup_limit", problems,
+                                      lo=1, hi=100, integer=True)
+    _choice(values["overlap"], "overlap", Overlap, problems)
+    _choice(values["misfire"], "misfire", Misfire, problems)
+    for flag in ("enabled", "paused", "stop_on_error", "restartable"):
+        if not isinstance(values[flag], bool):
+            problems[flag] = "must be true or false"
+    values["params"] = _mapping(values["params"], "params", problems)
+    env = _mapping(values["env"], "env", problems)
+    bad_env = [k for k in env if not ENV_NAME.match(str(k))]
+    if bad_env:
+        problems["env"] = f"{bad_env[0]!r} is not a valid environment variable name"
+    values["env"] = {str(k): str(v) for k, v in env.items()}
+    values["workdir"] = str(values["workdir"] or "").strip()
+    values["tags"] = _tags(values["tags"])
+    values["description"] = str(values["description"] or "")
+    if problems:
+        raise JobSpecError(problems)
+    return values

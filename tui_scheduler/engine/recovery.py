@@ -1,0 +1,128 @@
+"""Start-up recovery: what a dead engine left behind, and what fired while none ran.
+
+1. Runs left ``running``/``scheduled`` by a dead owner become ``interrupted`` (queued ones
+   ``missed``); pending retries are re-armed; restartable jobs run again (``restart``).
+2. Fires missed while no engine ran follow each job's misfire policy and are recorded:
+   ``skip`` records each as ``missed``; ``once`` runs the latest as ``catch-up``; ``all``
+   runs up to ``catchup_limit`` of them one after another.
+3. ``@reboot`` jobs fire.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+
+from sqlmodel import col, select
+
+from tui_scheduler.core.policies import RunStatus, Trigger
+from tui_scheduler.core.schedule import ScheduleError, next_fire_after, parse_schedule, resolve_zone
+from tui_scheduler.engine import records
+from tui_scheduler.engine.lock import process_alive
+from tui_scheduler.store.models import Job, Run
+
+log = logging.getLogger(__name__)
+MAX_RESTARTS = 3
+MAX_MISSED_RECORDS = 10_000
+MAX_ENUMERATED = 200_000
+
+
+def owner_alive(owner: str, our_owner: str, host: str, since: datetime) -> bool:
+    """A run's executing process still lives (e.g. a foreground ``tui-scheduler run``)."""
+    owner_host, _, pid = owner.rpartition(":")
+    if not owner or owner == our_owner or owner_host != host or not pid.isdigit():
+        return False
+    return process_alive(int(pid), since)
+
+
+def recover(engine, cutoff: datetime) -> None:
+    _recover_runs(engine)
+    _account_missed_fires(engine, cutoff)
+    for job in list(engine._jobs.values()):
+        if job.enabled and not job.paused and job.schedule == "@reboot":
+            engine.fire(job.id, engine.started_at, Trigger.SCHEDULE)
+
+
+def _recover_runs(engine) -> None:
+    executor = engine.executor
+    with engine.store.session() as session:
+        stale = session.exec(select(Run).where(col(Run.status).in_(
+            [RunStatus.RUNNING, RunStatus.SCHEDULED])).order_by(Run.id)).all()
+    restarts: list[Run] = []
+    for run in stale:
+        since = run.started_at or run.created_at
+        if owner_alive(run.owner, executor.owner, executor.host, since):
+            continue
+        if run.status == RunStatus.SCHEDULED:
+            if run.trigger == Trigger.RETRY and run.job_id in engine._jobs:
+                engine.arm_row(run.id, max(run.scheduled_for or records.utcnow(),
+                                           records.utcnow()))
+                continue
+            engine.writer.submit(records.set_status(
+                run.id, RunStatus.MISSED, "the engine stopped before this queued run started"))
+            continue
+        holder = engine.lock.previous
+        who = f" (engine {holder.host} pid {holder.pid})" if holder else ""
+        engine.writer.submit(records.set_status(
+            run.id, RunStatus.INTERRUPTED, f"the engine stopped while the run was going{who}"))
+        job = engine._jobs.get(run.job_id)
+        if job is not None and job.restartable and job.enabled and run.attempt <= MAX_RESTARTS:
+            restarts.append(run)
+    engine.writer.flush()
+    for run in restarts:
+        engine.fire(run.job_id, run.scheduled_for, Trigger.RESTART,
+                    params=json.loads(run.params or "{}"), attempt=run.attempt + 1,
+                    force_queue=True)
+
+
+def missed_fires(job: Job, cutoff: datetime) -> list[datetime]:
+    """Fire times in (high-water mark, cutoff] for a job, oldest first (bounded)."""
+    try:
+        schedule = parse_schedule(job.schedule)
+        zone = resolve_zone(job.timezone or None)
+    except ScheduleError:
+        return []
+    if schedule.kind not in ("cron", "interval", "once"):
+        return []
+    mark = job.last_fire_at or job.created_at
+    fires: list[datetime] = []
+    after = mark
+    for _ in range(MAX_ENUMERATED):
+        fire = next_fire_after(schedule, after, zone, anchor=job.created_at)
+        if fire is None or fire > cutoff:
+            break
+        fires.append(fire)
+        after = fire
+    return fires
+
+
+def _account_missed_fires(engine, cutoff: datetime) -> None:
+    for job in list(engine._jobs.values()):
+        if not job.enabled or job.paused:
+            continue
+        fires = missed_fires(job, cutoff)
+        if not fires:
+            continue
+        if job.misfire == "once":
+            catch_up = fires[-1:]
+        elif job.misfire == "all":
+            catch_up = fires[-job.catchup_limit:]
+        else:
+            catch_up = []
+        missed = fires[:len(fires) - len(catch_up)]
+        reason = f"no engine was running (misfire policy: {job.misfire})"
+        if len(missed) > MAX_MISSED_RECORDS:
+            dropped = len(missed) - MAX_MISSED_RECORDS
+            reason += f"; {dropped} earlier missed fires are counted here too"
+            missed = missed[-MAX_MISSED_RECORDS:]
+        for fire in missed:
+            engine.writer.submit(records.insert_run(
+                job_id=job.id, trigger=Trigger.SCHEDULE, status=RunStatus.MISSED,
+                scheduled_for=fire, finished_at=records.utcnow(), error=reason,
+                advance_fire_mark=True))
+        engine.writer.flush()
+        log.info("job %s: %d fires missed, %d to catch up", job.name, len(missed),
+                 len(catch_up))
+        for fire in catch_up:
+            engine.fire(job.id, fire, Trigger.CATCH_UP, force_queue=True)

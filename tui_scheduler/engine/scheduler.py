@@ -1,0 +1,418 @@
+"""The engine: owns the database lock, projects jobs into APScheduler, applies overlap,
+retry and stop-on-error policies, and serves requests from consoles and the CLI.
+
+Thread model: APScheduler's thread calls ``_on_aps_fire``; each run executes on a thread
+of its own; one ticker thread flushes output/progress, heartbeats and polls for changes;
+one writer thread commits everything. Nothing here touches a widget.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import defaultdict, deque
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select, update
+from sqlmodel import col
+from sqlmodel import select as select_rows
+
+from tui_scheduler.core.policies import MAX_QUEUED, Overlap, RunStatus, Trigger, retry_delay
+from tui_scheduler.core.schedule import ScheduleError, next_fire_after, parse_schedule, resolve_zone
+from tui_scheduler.engine import records
+from tui_scheduler.engine.apsched import FireExecutor, FireTrigger, never_called
+from tui_scheduler.engine.events import EngineTrouble, EventBus, FireAccounted, JobsChanged
+from tui_scheduler.engine.lock import EngineLock, EngineLockedError
+from tui_scheduler.engine.runs import ActiveRun, RunExecutor
+from tui_scheduler.engine.sink import DEFAULT_CAP
+from tui_scheduler.store.db import Store
+from tui_scheduler.store.jobs import read_change_counter
+from tui_scheduler.store.models import Control, Job, Run
+from tui_scheduler.store.writer import BatchWriter
+
+log = logging.getLogger(__name__)
+logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+__all__ = ["Engine", "EngineLockedError"]
+_PROJECTED = ("schedule", "timezone", "enabled", "paused", "deleted_at")
+_control = Control.__table__
+
+
+class Engine:
+    """Schedules and runs the jobs of one database."""
+
+    def __init__(self, store: Store, *, output_cap: int = DEFAULT_CAP,
+                 heartbeat_s: float = 5.0, tick_s: float = 0.25, poll_s: float = 0.5):
+        self.store = store
+        self.bus = EventBus()
+        self.writer = BatchWriter(store, on_trouble=lambda m: self.bus.emit(EngineTrouble(m)))
+        self.executor = RunExecutor(store, self.writer, self.bus, output_cap=output_cap)
+        self.lock = EngineLock(store)
+        self.heartbeat_s = heartbeat_s
+        self.tick_s = tick_s
+        self.poll_s = poll_s
+        self.started_at: datetime | None = None
+        self.running = False
+        self.lost_lock = False
+        self._jobs: dict[int, Job] = {}
+        self._busy: dict[int, int] = defaultdict(int)
+        self._queues: dict[int, deque[ActiveRun]] = defaultdict(deque)
+        self._threads: set[threading.Thread] = set()
+        self._mutex = threading.RLock()
+        self._stop = threading.Event()
+        self._scheduler: BackgroundScheduler | None = None
+        self._change_counter = -1
+
+    # ---- life cycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Take the database lock (or raise EngineLockedError), recover, start scheduling."""
+        from tui_scheduler.engine.recovery import recover
+
+        self.lock.acquire()
+        self.writer.start()
+        self.started_at = records.utcnow()
+        self._change_counter = read_change_counter(self.store)
+        self._jobs = {job.id: job for job in self._read_jobs()}
+        cutoff = records.utcnow()
+        self._scheduler = BackgroundScheduler(
+            timezone=UTC, executors={"default": FireExecutor(self._on_aps_fire)},
+            job_defaults={"coalesce": False, "max_instances": 1, "misfire_grace_time": None})
+        self._scheduler.start(paused=True)
+        self.running = True
+        recover(self, cutoff)
+        for job in self._jobs.values():
+            self._project(job, after=cutoff)
+        self._scheduler.resume()
+        ticker = threading.Thread(target=self._tick_loop, name="engine-ticker", daemon=True)
+        ticker.start()
+        self._ticker = ticker
+
+    def shutdown(self, *, stop_runs: bool = True, timeout: float = 60.0) -> None:
+        """Stop scheduling; stop running jobs (recorded as stopped) and release the lock."""
+        if not self.running:
+            return
+        self.running = False
+        if self._scheduler is not None:
+            try:
+                self._scheduler.shutdown(wait=False)
+            except Exception:
+                log.debug("scheduler shutdown raced", exc_info=True)
+        with self._mutex:
+            queued = [run for queue in self._queues.values() for run in queue]
+            self._queues.clear()
+        for run in queued:
+            self.writer.submit(records.set_status(run.run_id, RunStatus.MISSED,
+                                                  "engine shut down before the queued run started"))
+        if stop_runs:
+            for run_id in list(self.executor.active):
+                self.executor.stop(run_id, reason="stopped: engine shut down")
+        deadline = time.monotonic() + timeout
+        for thread in list(self._threads):
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._stop.set()
+        self.executor.tick()
+        self.writer.close()
+        if not self.lost_lock:
+            try:
+                self.lock.release()
+            except Exception:
+                log.warning("could not release the engine lock", exc_info=True)
+
+    # ---- projection -------------------------------------------------------------------
+
+    def _read_jobs(self) -> list[Job]:
+        return [job for job in self._read_all_jobs(None) if job.deleted_at is None]
+
+    def job(self, job_id: int) -> Job | None:
+        return self._jobs.get(job_id)
+
+    def _project(self, job: Job, *, after: datetime) -> None:
+        """Make APScheduler's copy of one job match its row."""
+        aps_id = f"job:{job.id}"
+        if self._scheduler is None:
+            return
+        if self._scheduler.get_job(aps_id) is not None:
+            self._scheduler.remove_job(aps_id)
+        if not job.enabled or job.paused or job.deleted_at is not None:
+            return
+        try:
+            schedule = parse_schedule(job.schedule)
+            zone = resolve_zone(job.timezone or None)
+        except ScheduleError as exc:
+            log.error("job %s has an unusable schedule: %s", job.name, exc)
+            return
+        if schedule.kind not in ("cron", "interval", "once"):
+            return
+        anchor = job.created_at
+        first = next_fire_after(schedule, after, zone, anchor=anchor)
+        if first is None:
+            return
+        self._scheduler.add_job(never_called, trigger=FireTrigger(schedule, zone, anchor),
+                                id=aps_id, name=job.name, next_run_time=first)
+
+    def next_run_time(self, job_id: int) -> datetime | None:
+        if self._scheduler is None:
+            return None
+        aps_job = self._scheduler.get_job(f"job:{job_id}")
+        return aps_job.next_run_time if aps_job else None
+
+    def reload(self, job_ids: set[int] | None = None) -> None:
+        """Re-read job rows (all, or some) and update the projection where they changed."""
+        fresh = {job.id: job for job in self._read_all_jobs(job_ids)}
+        changed: set[int] = set()
+        with self._mutex:
+            for job_id, job in fresh.items():
+                old = self._jobs.get(job_id)
+                if job.deleted_at is not None:
+                    if old is not None:
+                        self._jobs.pop(job_id, None)
+                        self._project(job, after=records.utcnow())
+                        changed.add(job_id)
+                    continue
+                self._jobs[job_id] = job
+                if old is None or any(getattr(old, f) != getattr(job, f) for f in _PROJECTED):
+                    mark = job.last_fire_at or job.created_at
+                    self._project(job, after=mark - _EPSILON)
+                    changed.add(job_id)
+                elif old.updated_at != job.updated_at:
+                    changed.add(job_id)
+            if job_ids is None:
+                for job_id in set(self._jobs) - set(fresh):
+                    self._jobs.pop(job_id)
+                    changed.add(job_id)
+        if changed:
+            self.bus.emit(JobsChanged(frozenset(changed)))
+
+    def _read_all_jobs(self, job_ids: set[int] | None) -> list[Job]:
+        with self.store.session() as session:
+            query = select_rows(Job)
+            if job_ids is not None:
+                query = query.where(col(Job.id).in_(job_ids))
+            return list(session.exec(query).all())
+
+    # ---- fires and runs ---------------------------------------------------------------
+
+    def _on_aps_fire(self, aps_id: str, fire_time: datetime) -> None:
+        kind, _, ident = aps_id.partition(":")
+        if kind == "job":
+            self.fire(int(ident), fire_time, Trigger.SCHEDULE)
+        elif kind == "run":
+            self._start_row(int(ident))
+
+    def fire(self, job_id: int, scheduled_for: datetime | None, trigger: str, *,
+             params: dict[str, Any] | None = None, attempt: int = 1,
+             force_queue: bool = False) -> ActiveRun | None:
+        """Account for one fire: start a run, queue it, or record it skipped."""
+        with self._mutex:
+            job = self._jobs.get(job_id)
+            if job is None or not self.running:
+                return None
+            run = ActiveRun(job=job, trigger=trigger, scheduled_for=scheduled_for,
+                            attempt=attempt, params=params or {}, force_queue=force_queue)
+            if self._busy[job_id] and not force_queue and job.overlap == Overlap.SKIP:
+                active = [r.run_id for r in self.executor.active.values() if r.job.id == job_id]
+                which = f"run #{active[0]}" if active else "the previous run"
+                self._record_skip(run, f"{which} was still running (overlap policy: skip)")
+                return None
+            if self._busy[job_id] and (force_queue or job.overlap == Overlap.QUEUE):
+                queue = self._queues[job_id]
+                if len(queue) >= MAX_QUEUED and not force_queue:
+                    self._record_skip(run, f"{MAX_QUEUED} runs already queued (overlap: queue)")
+                    return None
+                run.run_id = self.writer.call(records.insert_run(
+                    job_id=job_id, trigger=trigger, status=RunStatus.SCHEDULED,
+                    scheduled_for=scheduled_for, attempt=attempt, params=run.params,
+                    advance_fire_mark=trigger in (Trigger.SCHEDULE, Trigger.CATCH_UP)))
+                run.existing_row = True
+                queue.append(run)
+                run.recorded.set()
+                self.bus.emit(FireAccounted(run.run_id, job_id, RunStatus.SCHEDULED,
+                                            "queued behind the running run"))
+                return run
+            self._busy[job_id] += 1
+            self._spawn(run)
+            return run
+
+    def _record_skip(self, run: ActiveRun, reason: str) -> None:
+        now = records.utcnow()
+        future = self.writer.submit(records.insert_run(
+            job_id=run.job.id, trigger=run.trigger, status=RunStatus.SKIPPED,
+            scheduled_for=run.scheduled_for, attempt=run.attempt, params=run.params,
+            started_at=None, finished_at=now, error=reason,
+            advance_fire_mark=run.trigger in (Trigger.SCHEDULE, Trigger.CATCH_UP)))
+
+        def done(fut) -> None:
+            if fut.exception() is None:
+                run.run_id = fut.result()
+                run.status = RunStatus.SKIPPED
+                run.recorded.set()
+                run.finished.set()
+                self.bus.emit(FireAccounted(run.run_id, run.job.id, RunStatus.SKIPPED, reason))
+        future.add_done_callback(done)
+
+    def _spawn(self, run: ActiveRun) -> None:
+        thread = threading.Thread(target=self._run_thread, args=(run,), daemon=True,
+                                  name=f"run-{run.job.name}")
+        self._threads.add(thread)
+        thread.start()
+
+    def _run_thread(self, run: ActiveRun) -> None:
+        try:
+            self.executor.execute(run)
+        except Exception:
+            log.exception("run of %s crashed the executor", run.job.name)
+        finally:
+            self._after_run(run)
+            self._threads.discard(threading.current_thread())
+
+    def _after_run(self, run: ActiveRun) -> None:
+        job_id = run.job.id
+        with self._mutex:
+            self._busy[job_id] -= 1
+            queue = self._queues.get(job_id)
+            following = queue.popleft() if queue and self.running else None
+            if following is not None:
+                self._busy[job_id] += 1
+        if following is not None:
+            self._spawn(following)
+        if not self.running:
+            return
+        failed = run.status in (RunStatus.FAILED, RunStatus.TIMED_OUT)
+        job = self._jobs.get(job_id, run.job)
+        if failed and run.attempt <= job.retries:
+            self._schedule_retry(job, run)
+        elif failed and job.stop_on_error:
+            self.writer.call(records.disable_job(job_id))
+            self.reload({job_id})
+
+    def _schedule_retry(self, job: Job, run: ActiveRun) -> None:
+        delay = retry_delay(run.attempt, job.retry_delay_s, job.retry_backoff,
+                            job.retry_max_delay_s)
+        due = records.utcnow() + _seconds(delay)
+        run_id = self.writer.call(records.insert_run(
+            job_id=job.id, trigger=Trigger.RETRY, status=RunStatus.SCHEDULED,
+            scheduled_for=due, attempt=run.attempt + 1, params=run.params))
+        self.arm_row(run_id, due)
+        self.bus.emit(FireAccounted(run_id, job.id, RunStatus.SCHEDULED,
+                                    f"retry {run.attempt + 1} in {delay:g}s"))
+
+    def arm_row(self, run_id: int, due: datetime) -> None:
+        """Start an already-recorded ``scheduled`` run at ``due`` (retries)."""
+        if self._scheduler is not None:
+            self._scheduler.add_job(never_called, trigger="date", run_date=due,
+                                    id=f"run:{run_id}", misfire_grace_time=None)
+
+    def _start_row(self, run_id: int) -> None:
+        with self.store.session() as session:
+            row = session.get(Run, run_id)
+        if row is None or row.status != RunStatus.SCHEDULED:
+            return
+        with self._mutex:
+            job = self._jobs.get(row.job_id)
+            if job is None or not self.running:
+                self.writer.submit(records.set_status(run_id, RunStatus.MISSED,
+                                                      "job was deleted or disabled"))
+                return
+            run = ActiveRun(job=job, trigger=row.trigger, scheduled_for=row.scheduled_for,
+                            attempt=row.attempt, params=json.loads(row.params or "{}"),
+                            run_id=run_id, existing_row=True)
+            self._busy[job.id] += 1
+        self._spawn(run)
+
+    # ---- actions (any thread) ---------------------------------------------------------
+
+    def run_now(self, job_id: int, params: dict[str, Any] | None = None) -> ActiveRun | None:
+        return self.fire(job_id, None, Trigger.MANUAL, params=params)
+
+    def stop_run(self, run_id: int, *, kill: bool = False) -> bool:
+        return self.executor.stop(run_id, kill=kill)
+
+    def stop_job(self, job_id: int, *, kill: bool = False) -> list[int]:
+        ids = [r.run_id for r in list(self.executor.active.values()) if r.job.id == job_id]
+        for run_id in ids:
+            self.executor.stop(run_id, kill=kill)
+        return ids
+
+    def running_runs(self, job_id: int | None = None) -> list[ActiveRun]:
+        return [r for r in list(self.executor.active.values())
+                if job_id is None or r.job.id == job_id]
+
+    # ---- ticker: output, heartbeats, change polling -------------------------------------
+
+    def _tick_loop(self) -> None:
+        next_beat = time.monotonic() + self.heartbeat_s
+        next_poll = time.monotonic() + self.poll_s
+        while not self._stop.wait(self.tick_s):
+            now = time.monotonic()
+            beat = now >= next_beat
+            try:
+                self.executor.tick(heartbeat=beat)
+                if beat:
+                    next_beat = now + self.heartbeat_s
+                    self.writer.submit(self.lock.heartbeat_op()).add_done_callback(
+                        self._check_lock)
+                if now >= next_poll and self.running:
+                    next_poll = now + self.poll_s
+                    self._poll()
+            except Exception:
+                log.exception("engine tick failed")
+
+    def _check_lock(self, future) -> None:
+        if future.exception() is None and future.result() is False and self.running:
+            # Someone took the database over believing us dead: stop scheduling at once
+            # rather than risk running a fire twice.
+            self.lost_lock = True
+            log.error("engine lock lost to another engine; scheduling stopped")
+            if self._scheduler is not None:
+                self._scheduler.pause()
+            self.bus.emit(EngineTrouble("another engine took over this database; "
+                                        "this one no longer schedules jobs"))
+
+    def _poll(self) -> None:
+        counter = read_change_counter(self.store)
+        if counter != self._change_counter:
+            self._change_counter = counter
+            self.reload()
+        with self.store.engine.connect() as conn:
+            pending = conn.execute(select(_control).where(_control.c.done_at.is_(None))
+                                   .order_by(_control.c.id)).mappings().all()
+        for request in pending:
+            result = self._serve(request)
+            self.writer.submit(_finish_control(request["id"], result))
+
+    def _serve(self, request) -> str:
+        payload = json.loads(request["payload"] or "{}")
+        action = request["action"]
+        if action == "run":
+            run = self.run_now(request["job_id"], payload.get("params"))
+            if run is None:
+                return "refused: job is not active"
+            run.recorded.wait(10)
+            return f"run {run.run_id}" if run.status != RunStatus.SKIPPED else \
+                f"skipped {run.run_id}"
+        if action == "stop":
+            ok = self.stop_run(request["run_id"], kill=bool(payload.get("kill")))
+            return "stopping" if ok else "not running"
+        if action == "reload":
+            self.reload()
+            return "reloaded"
+        return f"unknown action {action!r}"
+
+
+_EPSILON = datetime.resolution
+
+
+def _seconds(value: float) -> timedelta:
+    return timedelta(seconds=value)
+
+
+def _finish_control(control_id: int, result: str):
+    def op(conn) -> None:
+        conn.execute(update(_control).where(_control.c.id == control_id)
+                     .values(done_at=records.utcnow(), result=result))
+    return op

@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, database setup and queries. The database is the source of truth."""

@@ -1,0 +1,175 @@
+"""Job queries: create, edit, find, list, delete. Every edit bumps the change counter
+that a running engine watches to reload definitions made by another process."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from tui_scheduler.core.jobspec import DEFAULTS, JobSpecError, validate_job_fields
+from tui_scheduler.store.db import Store
+from tui_scheduler.store.models import Job
+
+
+class JobNotFound(LookupError):
+    def __init__(self, ref: str | int):
+        super().__init__(f"no job named {ref!r}; `tui-scheduler list` shows the jobs")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def bump_change_counter(session: Session) -> None:
+    session.exec(text("UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+                      "WHERE key = 'change_counter'"))
+
+
+def read_change_counter(store: Store) -> int:
+    with store.engine.connect() as conn:
+        value = conn.execute(text("SELECT value FROM meta WHERE key='change_counter'")).scalar()
+    return int(value or 0)
+
+
+def job_fields(job: Job) -> dict[str, Any]:
+    """A job row as the plain field mapping that validate_job_fields accepts."""
+    fields: dict[str, Any] = {"name": job.name}
+    for key in DEFAULTS:
+        fields[key] = getattr(job, key)
+    fields["params"] = json.loads(job.params or "{}")
+    fields["env"] = json.loads(job.env or "{}")
+    fields["tags"] = [t for t in job.tags.split(",") if t]
+    return fields
+
+
+def _apply(job: Job, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        if key in ("params", "env"):
+            value = json.dumps(value, sort_keys=True)
+        elif key == "tags":
+            value = ",".join(value)
+        setattr(job, key, value)
+
+
+def _find(session: Session, ref: str | int) -> Job | None:
+    query = select(Job).where(col(Job.deleted_at).is_(None))
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isascii() and ref.isdigit()):
+        by_id = session.exec(query.where(Job.id == int(ref))).first()
+        if by_id is not None:
+            return by_id
+    return session.exec(query.where(Job.name == str(ref))).first()
+
+
+def get_job(store: Store, ref: str | int) -> Job:
+    with store.session() as session:
+        job = _find(session, ref)
+    if job is None:
+        raise JobNotFound(ref)
+    return job
+
+
+def get_job_by_id(store: Store, job_id: int) -> Job | None:
+    """Any job by id, deleted ones included (their runs still point at them)."""
+    with store.session() as session:
+        return session.get(Job, job_id)
+
+
+def list_jobs(store: Store, *, include_deleted: bool = False) -> list[Job]:
+    with store.session() as session:
+        query = select(Job).order_by(Job.name)
+        if not include_deleted:
+            query = query.where(col(Job.deleted_at).is_(None))
+        return list(session.exec(query).all())
+
+
+def create_job(store: Store, raw: dict[str, Any]) -> Job:
+    values = validate_job_fields(raw)
+    now = utcnow()
+    job = Job(name=values["name"], created_at=now, updated_at=now)
+    _apply(job, values)
+    with store.session() as session:
+        if _find(session, values["name"]) is not None:
+            raise JobSpecError({"name": f"a job named {values['name']!r} already exists; "
+                                "use `edit` to change it or choose another name"})
+        session.add(job)
+        bump_change_counter(session)
+        try:
+            session.commit()
+        except IntegrityError:
+            raise JobSpecError({"name": f"a job named {values['name']!r} already exists"}) \
+                from None
+        session.refresh(job)
+    return job
+
+
+def update_job(store: Store, ref: str | int, changes: dict[str, Any]) -> Job:
+    """Apply changes to a job after validating the whole result; nothing is written on error."""
+    with store.session() as session:
+        job = _find(session, ref)
+        if job is None:
+            raise JobNotFound(ref)
+        merged = {**job_fields(job), **changes}
+        values = validate_job_fields(merged)
+        if values["name"] != job.name and _find(session, values["name"]) is not None:
+            raise JobSpecError({"name": f"a job named {values['name']!r} already exists"})
+        schedule_changed = values["schedule"] != job.schedule or values["timezone"] != job.timezone
+        _apply(job, values)
+        if schedule_changed:
+            # A new schedule starts counting from now; old fires are not "missed".
+            job.last_fire_at = utcnow()
+        job.updated_at = utcnow()
+        session.add(job)
+        bump_change_counter(session)
+        session.commit()
+        session.refresh(job)
+    return job
+
+
+def set_job_flags(store: Store, ref: str | int, **flags: bool) -> Job:
+    """Pause/resume/enable/disable without re-validating the rest of the job."""
+    with store.session() as session:
+        job = _find(session, ref)
+        if job is None:
+            raise JobNotFound(ref)
+        for key, value in flags.items():
+            if key not in ("paused", "enabled"):
+                raise ValueError(key)
+            setattr(job, key, value)
+        if flags.get("enabled") is True or flags.get("paused") is False:
+            # Fires while paused or disabled are not owed when it comes back.
+            job.last_fire_at = utcnow()
+        job.updated_at = utcnow()
+        session.add(job)
+        bump_change_counter(session)
+        session.commit()
+        session.refresh(job)
+    return job
+
+
+def delete_job(store: Store, ref: str | int) -> Job:
+    """Soft delete: the job stops firing, its runs stay readable."""
+    with store.session() as session:
+        job = _find(session, ref)
+        if job is None:
+            raise JobNotFound(ref)
+        job.deleted_at = utcnow()
+        job.enabled = False
+        session.add(job)
+        bump_change_counter(session)
+        session.commit()
+        session.refresh(job)
+    return job
+
+
+def save_job_state(store: Store, job_id: int, state: dict[str, Any]) -> None:
+    with store.session() as session:
+        job = session.get(Job, job_id)
+        if job is not None:
+            job.state = json.dumps(state, sort_keys=True, default=str)
+            session.add(job)
+            session.commit()

@@ -1,0 +1,121 @@
+"""Run queries: history pages, the latest result per job, active runs and statistics."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from tui_scheduler.core.policies import RunStatus
+from tui_scheduler.store.db import Store
+from tui_scheduler.store.models import Run
+
+RESULT_STATUSES = [RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.TIMED_OUT,
+                   RunStatus.STOPPED, RunStatus.INTERRUPTED]
+
+
+class RunNotFound(LookupError):
+    def __init__(self, run_id: int | str):
+        super().__init__(f"no run #{run_id}; `tui-scheduler runs JOB` lists a job's runs")
+
+
+def get_run(store: Store, run_id: int) -> Run:
+    with store.session() as session:
+        run = session.get(Run, run_id)
+    if run is None:
+        raise RunNotFound(run_id)
+    return run
+
+
+def list_runs(store: Store, job_id: int, *, limit: int = 50,
+              before_id: int | None = None) -> list[Run]:
+    """A page of a job's runs, newest first; pass the last id seen to get the next page."""
+    with store.session() as session:
+        query = select(Run).where(Run.job_id == job_id)
+        if before_id is not None:
+            query = query.where(Run.id < before_id)
+        query = query.order_by(col(Run.id).desc()).limit(limit)
+        return list(session.exec(query).all())
+
+
+def count_runs(store: Store, job_id: int) -> int:
+    with store.session() as session:
+        return session.exec(select(func.count()).select_from(Run)
+                            .where(Run.job_id == job_id)).one()
+
+
+def active_runs(store: Store) -> list[Run]:
+    with store.session() as session:
+        query = select(Run).where(col(Run.status).in_([RunStatus.RUNNING,
+                                                       RunStatus.SCHEDULED]))
+        return list(session.exec(query.order_by(Run.id)).all())
+
+
+def latest_results(store: Store) -> dict[int, Run]:
+    """The most recent finished run of every job (skipped/missed fires are not results)."""
+    with store.session() as session:
+        newest = (select(func.max(Run.id)).where(col(Run.status).in_(RESULT_STATUSES))
+                  .group_by(Run.job_id))
+        rows = session.exec(select(Run).where(col(Run.id).in_(newest))).all()
+    return {run.job_id: run for run in rows}
+
+
+def count_failed_since(store: Store, since: datetime) -> int:
+    with store.session() as session:
+        query = (select(func.count()).select_from(Run)
+                 .where(col(Run.status).in_([RunStatus.FAILED, RunStatus.TIMED_OUT,
+                                             RunStatus.INTERRUPTED]))
+                 .where(col(Run.finished_at) >= since))
+        return session.exec(query).one()
+
+
+def last_success_time(store: Store, job_id: int) -> datetime | None:
+    with store.session() as session:
+        query = (select(Run.finished_at).where(Run.job_id == job_id)
+                 .where(Run.status == RunStatus.SUCCEEDED)
+                 .order_by(col(Run.id).desc()).limit(1))
+        return session.exec(query).first()
+
+
+@dataclass(frozen=True)
+class JobStats:
+    runs: int
+    succeeded: int
+    success_rate: float | None
+    median_s: float | None
+    p95_s: float | None
+    recent_durations: list[float]
+
+
+def job_stats(store: Store, job_id: int, *, window: int = 200) -> JobStats:
+    """Statistics over the latest ``window`` finished runs (indexed, bounded work)."""
+    with store.session() as session:
+        query = (select(Run.status, Run.started_at, Run.finished_at)
+                 .where(Run.job_id == job_id)
+                 .where(col(Run.status).in_(RESULT_STATUSES))
+                 .order_by(col(Run.id).desc()).limit(window))
+        rows = session.exec(query).all()
+    durations = [(end - start).total_seconds() for _, start, end in rows if start and end]
+    succeeded = sum(1 for status, _, _ in rows if status == RunStatus.SUCCEEDED)
+    ordered = sorted(durations)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else None
+    return JobStats(
+        runs=len(rows), succeeded=succeeded,
+        success_rate=(succeeded / len(rows)) if rows else None,
+        median_s=statistics.median(ordered) if ordered else None,
+        p95_s=p95, recent_durations=list(reversed(durations[:40])),
+    )
+
+
+def typical_duration(store: Store, job_id: int) -> float | None:
+    """Median duration of recent successful runs, for ETAs."""
+    with store.session() as session:
+        query = (select(Run.started_at, Run.finished_at).where(Run.job_id == job_id)
+                 .where(Run.status == RunStatus.SUCCEEDED)
+                 .order_by(col(Run.id).desc()).limit(20))
+        rows = session.exec(query).all()
+    durations = [(end - start).total_seconds() for start, end in rows if start and end]
+    return statistics.median(durations) if durations else None

@@ -1,0 +1,1 @@
+"""The Textual console. Nothing outside ``ui`` imports from here."""
