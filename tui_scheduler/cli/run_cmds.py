@@ -42,26 +42,31 @@ def send_control(store: Store, action: str, *, job_id: int | None = None,
     raise CliError(f"the engine did not answer within {timeout:g}s; is it stuck?")
 
 
+def print_new_output(store: Store, run_id: int, seq: int) -> int:
+    """Print output after ``seq`` (stderr lines to stderr); return the last seq printed."""
+    while True:
+        chunks = read_chunks(store, run_id, after_seq=seq, limit=500)
+        if not chunks:
+            return seq
+        seq = chunks[-1].seq
+        for stream, line in iter_lines(chunks):
+            (sys.stderr if stream == "err" else sys.stdout).write(line + "\n")
+        sys.stdout.flush()
+
+
 def follow_output(store: Store, run_id: int, *, follow: bool) -> int | None:
-    """Print a run's output (stderr lines to stderr); with follow, until the run ends."""
+    """Print a run's output; with follow, keep going until the run ends."""
     seq = 0
     while True:
         run = get_run(store, run_id)
-        while True:
-            chunks = read_chunks(store, run_id, after_seq=seq, limit=500)
-            if not chunks:
-                break
-            seq = chunks[-1].seq
-            for stream, line in iter_lines(chunks):
-                (sys.stderr if stream == "err" else sys.stdout).write(line + "\n")
-            sys.stdout.flush()
+        seq = print_new_output(store, run_id, seq)
         if not follow or run.status not in ACTIVE_STATUSES:
             return run.exit_code
         time.sleep(0.25)
 
 
 def _foreground_run(store: Store, job, params: dict, *, quiet: bool) -> int:
-    """No engine holds the database: execute the run in this process."""
+    """No engine holds the database: execute the run in this process, printing as it goes."""
     from tui_scheduler.engine.events import EventBus
     from tui_scheduler.engine.runs import ActiveRun, RunExecutor
     from tui_scheduler.store.writer import BatchWriter
@@ -74,15 +79,20 @@ def _foreground_run(store: Store, job, params: dict, *, quiet: bool) -> int:
     worker.start()
     run.recorded.wait()
     previous = signal.signal(signal.SIGINT, lambda *_: executor.stop(run.run_id))
+    seq = 0
     try:
-        while worker.is_alive():
+        while True:
+            alive = worker.is_alive()
             executor.tick()
+            writer.flush()
+            if not quiet:
+                seq = print_new_output(store, run.run_id, seq)
+            if not alive:
+                break
             worker.join(0.25)
     finally:
         signal.signal(signal.SIGINT, previous)
         writer.close()
-    if not quiet:
-        follow_output(store, run.run_id, follow=False)
     return run.run_id
 
 

@@ -154,13 +154,15 @@ class CommandRunner:
             except psutil.Error:
                 pass
 
-    def _terminate(self, proc: subprocess.Popen, grace: float, kill_now: bool) -> None:
+    def _terminate(self, proc: subprocess.Popen, grace: float,
+                   stop: StopRequest | None = None) -> None:
+        """SIGTERM, then SIGKILL after the grace period (or as soon as a kill is asked)."""
         pgid = proc.pid
         self._remember_descendants(proc.pid)
-        if not kill_now:
+        if not (stop and stop.kill_now):
             self._signal_all(pgid, signal.SIGTERM)
             deadline = time.monotonic() + grace
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and not (stop and stop.kill_now):
                 if proc.poll() is not None and not self._survivors(pgid):
                     return
                 time.sleep(0.05)
@@ -189,22 +191,17 @@ class CommandRunner:
             wait = 0.1 if deadline is None else max(0.0, min(0.1, deadline - now))
             if stop.event.wait(wait):
                 stopped = True
-                self._terminate(proc, grace, stop.kill_now)
-                # A second request can escalate to an immediate kill.
-                while proc.poll() is None:
-                    if stop.kill_now:
-                        self._signal_all(proc.pid, signal.SIGKILL)
-                    time.sleep(0.05)
+                self._terminate(proc, grace, stop)
                 break
             if deadline is not None and time.monotonic() >= deadline:
                 timed_out = True
-                self._terminate(proc, grace, False)
+                self._terminate(proc, grace)
                 break
         proc.wait()
         for reader in readers:
             reader.join(PIPE_LINGER_S)
         if any(reader.is_alive() for reader in readers) or self._survivors(proc.pid):
-            self._terminate(proc, min(grace, 5.0), False)
+            self._terminate(proc, min(grace, 5.0))
             for reader in readers:
                 reader.join(5.0)
         code = proc.returncode

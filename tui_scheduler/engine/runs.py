@@ -23,6 +23,7 @@ from tui_scheduler.engine.process import CommandRunner, ProcessOutcome, StopRequ
 from tui_scheduler.engine.pyjob import JobContext, run_python
 from tui_scheduler.engine.sink import DEFAULT_CAP, OutputSink
 from tui_scheduler.store.db import Store
+from tui_scheduler.store.jobs import get_job_by_id
 from tui_scheduler.store.models import Job
 from tui_scheduler.store.runs import last_success_time
 from tui_scheduler.store.writer import BatchWriter
@@ -113,10 +114,12 @@ class RunExecutor:
             run.progress_dirty = True
 
         if job.kind == JobKind.PYTHON:
+            # State is read fresh: the engine's copy of the job predates the last run's save.
+            stored = get_job_by_id(self.store, job.id)
             ctx = JobContext(
                 run_id=run.run_id, job_name=job.name, params=params, trigger=run.trigger,
                 last_success=last_success_time(self.store, job.id),
-                state=json.loads(job.state or "{}"), stopping=threading.Event(),
+                state=json.loads((stored or job).state or "{}"), stopping=threading.Event(),
                 _on_line=sink.append, _on_progress=on_progress)
             run.state = ctx.state
             return run_python(job.target, ctx, timeout=job.timeout_s, grace=job.stop_grace_s,
