@@ -142,7 +142,7 @@ def test_overlap_skip_records_the_skipped_fire(store, make_engine):
     make_engine()
     wait_for(lambda: any(r.status == "skipped" for r in runs_of(store, job.id)), timeout=6,
              what="a skipped fire")
-    skipped = [r for r in runs_of(store, job.id) if r.status == "skipped"][0]
+    skipped = next(r for r in runs_of(store, job.id) if r.status == "skipped")
     assert "still running" in skipped.error and skipped.scheduled_for is not None
 
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import time
 from datetime import datetime
 
 from sqlmodel import col, select
@@ -62,6 +65,7 @@ def _recover_runs(engine) -> None:
             engine.writer.submit(records.set_status(
                 run.id, RunStatus.MISSED, "the engine stopped before this queued run started"))
             continue
+        _stop_leftover(run, executor.host)
         holder = engine.lock.previous
         who = f" (engine {holder.host} pid {holder.pid})" if holder else ""
         engine.writer.submit(records.set_status(
@@ -74,6 +78,26 @@ def _recover_runs(engine) -> None:
         engine.fire(run.job_id, run.scheduled_for, Trigger.RESTART,
                     params=json.loads(run.params or "{}"), attempt=run.attempt + 1,
                     force_queue=True)
+
+
+def _stop_leftover(run: Run, host: str) -> None:
+    """A dead engine's job may still be running (its own session survives the engine):
+    stop it before anything restarts it, so the job never runs twice at once."""
+    if run.host != host or not run.pid or run.started_at is None:
+        return
+    if not process_alive(run.pid, run.started_at):
+        return
+    log.warning("stopping process group %s left running by run %s", run.pid, run.id)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(run.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            if not process_alive(run.pid, run.started_at):
+                return
+            time.sleep(0.05)
 
 
 def missed_fires(job: Job, cutoff: datetime) -> list[datetime]:
