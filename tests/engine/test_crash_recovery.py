@@ -35,7 +35,7 @@ def wait_engine(store, proc) -> None:
 
 def cli(db_path: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "tui_scheduler", "--db", db_path, *args],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_sigkill_mid_run_then_restart(store, db_path, make_engine, tmp_path):
