@@ -162,7 +162,9 @@ def night_expression(draw: st.DrawFn) -> str:
     base=st.sampled_from(BASES),
     minutes=st.integers(-36 * 60, 2 * 60),
 )
-def test_five_field_matches_cronsim(expr: str, zone_name: str, base: datetime, minutes: int) -> None:
+def test_five_field_matches_cronsim(
+    expr: str, zone_name: str, base: datetime, minutes: int
+) -> None:
     zone = ZoneInfo(zone_name)
     start = base + timedelta(minutes=minutes)
     assert ours(expr, start, zone) == theirs(expr, start, zone), (expr, zone_name, start)

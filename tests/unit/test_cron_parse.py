@@ -20,8 +20,8 @@ def values(text: str, field: str) -> set[int]:
         ("5-20/5 * * * *", "minute", {5, 10, 15, 20}),
         ("50/5 * * * *", "minute", {50, 55}),  # cronie: a/n runs from a to the maximum
         ("1,2,10-12 * * * *", "minute", {1, 2, 10, 11, 12}),
-        ("0-5/100 * * * *", "minute", {0}),
-        ("5-5/2 * * * *", "minute", {5}),  # cronsim differs (reads it as 5/2)  # a step larger than the range is fine
+        ("0-5/100 * * * *", "minute", {0}),  # a step larger than the range is fine
+        ("5-5/2 * * * *", "minute", {5}),  # cronsim differs (reads it as 5/2)
         ("07 * * * *", "minute", {7}),
         ("* */6 * * *", "hour", {0, 6, 12, 18}),
         ("* * */10 * *", "dom", {1, 11, 21, 31}),
@@ -156,6 +156,7 @@ INVALID = [
     ("at 2026-12-01 24:00", "at", "not a real date"),
     ("at 2026-12-01 09:00+25:00", "at", "offset"),
     ("at", "at", "expected a date and time"),
+    ("at 0001-01-01 00:00", "at", "the year must be"),
 ]
 
 

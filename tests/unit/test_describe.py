@@ -31,7 +31,10 @@ from tui_scheduler.core.schedule import describe, parse_schedule
         ("0 9,17 * * sat,sun", "At 09:00 and 17:00, on Saturday and Sunday"),
         ("0 0 * * 5-7", "At 00:00, Friday through Sunday"),
         ("5 0 * 8 *", "At 00:05, every day in August"),
-        ("*/10 9-17 * * mon-fri", "Every 10 minutes past hours 9 through 17, Monday through Friday"),
+        (
+            "*/10 9-17 * * mon-fri",
+            "Every 10 minutes past hours 9 through 17, Monday through Friday",
+        ),
         ("23 0-20/2 * * *", "At minute 23 past every 2nd hour from 0 through 20"),
         ("@reboot", "When the engine starts"),
         ("manual", "Manually only (never fires by itself)"),

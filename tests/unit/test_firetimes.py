@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -259,9 +260,7 @@ def test_interval_runs_on_real_time_across_dst() -> None:
 
 def test_interval_start_is_job_zone_wall_time_and_fires_at_start() -> None:
     s = parse_schedule("every 5m from 2026-12-01 09:00")
-    assert next_fires(s, z("2026-11-30 00:00"), NY, 2) == zs(
-        "2026-12-01 14:00", "2026-12-01 14:05"
-    )
+    assert next_fires(s, z("2026-11-30 00:00"), NY, 2) == zs("2026-12-01 14:00", "2026-12-01 14:05")
     aware = parse_schedule("every 5m from 2026-12-01T09:00Z")
     assert next_fire_after(aware, z("2026-11-30 00:00"), NY) == z("2026-12-01 09:00")
 
@@ -296,3 +295,22 @@ def test_resolve_zone() -> None:
     assert resolve_zone(" europe/london ").key == "Europe/London"
     assert isinstance(resolve_zone(None), ZoneInfo)
     assert isinstance(resolve_zone(""), ZoneInfo)
+
+
+def test_edges_of_the_calendar_give_no_fire_rather_than_an_error() -> None:
+    assert fires("* * * * *", "9999-12-31 23:59", NY) == []
+    assert fires("every 5m", "9999-12-31 23:58", NY) == []
+    assert fires("0 0 * * *", "0001-01-01 00:00", NY) == []
+
+
+def test_preview_is_fast() -> None:
+    # The editor previews on every keystroke; the budget is 2 ms for 10 fires. This
+    # guard is loose (cold caches, slow CI), the report quotes the measured figure.
+    s = parse_schedule("0 9 * * 1-5")
+    after = z("2026-03-01 00:00")
+    timings = []
+    for _ in range(5):
+        start = time.perf_counter()
+        next_fires(s, after, NY, 10)
+        timings.append(time.perf_counter() - start)
+    assert min(timings) < 0.02

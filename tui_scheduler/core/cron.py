@@ -193,6 +193,8 @@ def _item(spec: FieldSpec, text: str) -> CronItem:
     base, slash, step_text = text.partition("/")
     step = 1
     if slash:
+        if "/" in step_text:
+            raise _FieldError(f"'{text}' has more than one '/'")
         if step_text == "":
             raise _FieldError(f"'{text}' has no step after '/'")
         if not _DIGITS.fullmatch(step_text):
@@ -242,8 +244,8 @@ def _join(words: list[str], conj: str) -> str:
 
 
 def _check_possible(expr_text: str, dom: CronField, month: CronField, day_and: bool) -> None:
-    # Under the OR rule the day-of-week side always contributes days, so only an AND
-    # rule (or an unrestricted day-of-week) can leave no (month, day) pair at all.
+    # Under the OR rule the day-of-week side always contributes days. Only the AND rule
+    # (which a plain "*" day-of-week also selects) can leave no (month, day) pair.
     if not day_and:
         return
     if any(d <= DAYS_IN_MONTH[m - 1] for m in month.values for d in dom.values):

@@ -127,12 +127,25 @@ def _unit_phrase(f: CronField, unit: str) -> tuple[bool, str]:
     if len(f.items) == 1 and f.items[0].kind == "range" and f.items[0].step > 1:
         return True, _item_text(f.items[0], unit)
     noun = unit if len(f.items) == 1 and f.items[0].kind == "value" else f"{unit}s"
+    if any(it.kind == "star" or it.step > 1 for it in f.items):
+        # A list mixing steps with other items reads best as the values it expands to.
+        return False, f"{noun} {_numbers(sorted(f.values))}"
     return False, f"{noun} {_join([_item_text(it, unit) for it in f.items], 'and')}"
+
+
+def _numbers(values: list[int]) -> str:
+    words = []
+    for run in _runs(values):
+        words += [f"{run[0]} through {run[-1]}"] if len(run) >= 3 else [str(v) for v in run]
+    return _join(words, "and")
 
 
 def _time_phrase(expr: CronExpr) -> str:
     m_every, m_text = _unit_phrase(expr.minute, "minute")
     h_text = _unit_phrase(expr.hour, "hour")[1]
+    first = expr.hour.items[0]
+    if len(expr.hour.items) == 1 and first.kind == "star" and first.step > 1:
+        h_text = f"every {_ordinal(first.step)} hour"  # "past every 2nd hour", not "2 hours"
     text = m_text if m_every else f"at {m_text}"
     if not _plain_star(expr.hour):
         text += f" past {h_text}"
@@ -183,12 +196,8 @@ def _dom_phrase(dom: CronField) -> str:
         it = dom.items[0]
         text = f"every {_ordinal(it.step)} day of the month"
         return text if it.kind == "star" else f"{text} from day {it.start} through {it.end}"
-    days = sorted(dom.values)
-    words = []
-    for run in _runs(days):
-        words += [f"{run[0]} through {run[-1]}"] if len(run) >= 3 else [str(d) for d in run]
-    noun = "day" if len(days) == 1 else "days"
-    return f"on {noun} {_join(words, 'and')} of the month"
+    noun = "day" if len(dom.values) == 1 else "days"
+    return f"on {noun} {_numbers(sorted(dom.values))} of the month"
 
 
 def _day_phrase(expr: CronExpr) -> str:

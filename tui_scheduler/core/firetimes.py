@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 _TICK = timedelta(seconds=1)
 # Each step either returns or moves past a DST gap; a handful is plenty.
 _MAX_STEPS = 64
+_MEMO_SIZE = 1024
 
 
 def resolve_zone(name: str | None) -> ZoneInfo:
@@ -130,12 +131,19 @@ def localize(wall: datetime, zone: tzinfo) -> datetime:
 
 
 class _Matcher:
-    """One croniter per expression, reused: building one costs far more than stepping."""
+    """One croniter per expression, reused: building one costs far more than stepping.
 
-    __slots__ = ("_iter", "_lock")
+    Answers are memoised by start time truncated to the expression's resolution (which
+    is all croniter looks at), so the job table asking "next run?" every second, and
+    the editor re-previewing unchanged text, cost a dictionary lookup.
+    """
+
+    __slots__ = ("_iter", "_lock", "_memo", "_seconds")
 
     def __init__(self, expr: str, day_or: bool, seconds: bool) -> None:
         self._lock = threading.Lock()
+        self._memo: dict[datetime, datetime | None] = {}
+        self._seconds = seconds
         self._iter = croniter(
             expr,
             datetime(2000, 1, 1),
@@ -146,12 +154,23 @@ class _Matcher:
 
     def next_wall(self, after: datetime) -> datetime | None:
         """First naive wall-clock match strictly after ``after`` (naive)."""
+        if self._seconds:
+            key = after.replace(microsecond=0)
+        else:
+            key = after.replace(second=0, microsecond=0)
         with self._lock:  # the engine thread and the UI thread share instances
-            self._iter.set_current(after, force=True)
+            if key in self._memo:
+                return self._memo[key]
+            self._iter.set_current(key, force=True)
             try:
-                return self._iter.get_next(datetime)
-            except (CroniterBadDateError, OverflowError):
-                return None
+                found: datetime | None = self._iter.get_next(datetime)
+            except (CroniterBadDateError, OverflowError, ValueError):
+                # No match within croniter's 50-year search, or past year 9999.
+                found = None
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = found
+            return found
 
 
 @functools.lru_cache(maxsize=512)
@@ -213,6 +232,15 @@ def next_fire_after(
     interval counts from ``after``.
     """
     after = _aware_utc(after, "after")
+    try:
+        return _fire_after(schedule, after, zone, anchor)
+    except OverflowError:
+        return None  # the next fire would fall outside datetime's years 1-9999
+
+
+def _fire_after(
+    schedule: Schedule, after: datetime, zone: ZoneInfo, anchor: datetime | None
+) -> datetime | None:
     kind = schedule.kind
     if kind == "cron":
         assert schedule.cron is not None
@@ -224,12 +252,12 @@ def next_fire_after(
             origin, first_k = localize(schedule.start, zone), 0
         else:
             origin = _aware_utc(anchor, "anchor") if anchor is not None else after
+            # Whole seconds, so "every 5m" fires at :00 seconds-aligned instants, not at
+            # whatever microsecond the job happened to be created.
+            origin = origin.replace(microsecond=0)
             first_k = 1
         k = max(first_k, (after - origin) // step + 1)
-        try:
-            return origin + k * step
-        except OverflowError:
-            return None
+        return origin + k * step
     if kind == "once":
         assert schedule.at is not None
         at = localize(schedule.at, zone)

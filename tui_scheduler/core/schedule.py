@@ -32,6 +32,8 @@ __all__ = [
 
 MAX_TEXT = 256
 MAX_INTERVAL_DAYS = 366
+# Keeps every conversion to and from UTC inside datetime's years 1-9999.
+MIN_YEAR, MAX_YEAR = 1970, 9998
 KINDS = ("cron", "interval", "once", "manual", "reboot")
 _EXAMPLES = "'0 9 * * 1-5', '@daily', 'every 5m', 'at 2026-12-01 09:00', 'now' or 'manual'"
 _MOMENT = re.compile(
@@ -137,6 +139,8 @@ def _moment(value: str, field: str) -> datetime:
     if not match:
         raise ScheduleError(f"{where}: {_MOMENT_HINT}", field)
     year, month, day, hour, minute, second, offset = match.groups()
+    if not MIN_YEAR <= int(year) <= MAX_YEAR:
+        raise ScheduleError(f"{where}: the year must be {MIN_YEAR} to {MAX_YEAR}", field)
     tz = None
     if offset == "z":
         tz = UTC

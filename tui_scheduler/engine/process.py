@@ -182,14 +182,18 @@ class CommandRunner:
         started = time.monotonic()
         deadline = started + timeout if timeout else None
         timed_out = stopped = False
-        next_scan = started
-        while proc.poll() is None:
+        # The first descendant scan waits a little: most short jobs are gone by then and
+        # a scan reads all of /proc.
+        next_scan = started + 0.2
+        while True:
             now = time.monotonic()
-            if now >= next_scan:
-                self._remember_descendants(proc.pid)
-                next_scan = now + 1.0
             wait = 0.1 if deadline is None else max(0.0, min(0.1, deadline - now))
-            if stop.event.wait(wait):
+            try:
+                proc.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if stop.event.is_set():
                 stopped = True
                 self._terminate(proc, grace, stop)
                 break
@@ -197,6 +201,9 @@ class CommandRunner:
                 timed_out = True
                 self._terminate(proc, grace)
                 break
+            if time.monotonic() >= next_scan:
+                self._remember_descendants(proc.pid)
+                next_scan = time.monotonic() + 1.0
         proc.wait()
         for reader in readers:
             reader.join(PIPE_LINGER_S)

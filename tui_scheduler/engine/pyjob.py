@@ -28,11 +28,33 @@ class JobContext:
     job_name: str
     params: dict[str, Any]
     trigger: str
-    last_success: datetime | None
-    state: dict[str, Any]
     stopping: threading.Event
     _on_line: Callable[[str, str], None] = field(repr=False)
     _on_progress: Callable[[Progress], None] = field(repr=False)
+    # Loaded on first use: most jobs never ask, and each costs a database read.
+    _load_last_success: Callable[[], datetime | None] = field(repr=False,
+                                                              default=lambda: None)
+    _load_state: Callable[[], dict[str, Any]] = field(repr=False, default=dict)
+    _state: dict[str, Any] | None = field(default=None, repr=False)
+    _last_success: tuple[datetime | None] | None = field(default=None, repr=False)
+
+    @property
+    def last_success(self) -> datetime | None:
+        """When this job last succeeded (None if never)."""
+        if self._last_success is None:
+            self._last_success = (self._load_last_success(),)
+        return self._last_success[0]
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """A small dict saved when the run ends and handed to the next run."""
+        if self._state is None:
+            self._state = self._load_state()
+        return self._state
+
+    @property
+    def state_loaded(self) -> bool:
+        return self._state is not None
 
     def progress(self, done: float, total: float | None = None,
                  message: str | None = None) -> None:

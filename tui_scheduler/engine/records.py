@@ -9,7 +9,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from tui_scheduler.store.models import Job, Run
@@ -22,28 +22,77 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def insert_run(*, job_id: int, trigger: str, status: str, scheduled_for: datetime | None,
-               attempt: int = 1, params: dict | None = None, host: str = "", owner: str = "",
-               started_at: datetime | None = None, finished_at: datetime | None = None,
-               error: str = "", advance_fire_mark: bool = False):
+def insert_run(*, advance_fire_mark: bool = False, **fields: Any):
     """An op inserting one run row and returning its id; optionally moves the job's
     fire high-water mark so start-up knows this fire is accounted for."""
-    row = {
-        "job_id": job_id, "trigger": trigger, "status": status, "scheduled_for": scheduled_for,
-        "created_at": utcnow(), "started_at": started_at, "finished_at": finished_at,
-        "attempt": attempt, "params": json.dumps(params or {}, sort_keys=True), "host": host,
-        "owner": owner, "error": error, "heartbeat_at": started_at,
-        "progress_message": "", "output_bytes": 0, "output_truncated": False,
-    }
+    row = run_row(**fields)
 
     def op(conn: Connection) -> int:
         run_id = conn.execute(insert(_runs).values(**row)).inserted_primary_key[0]
+        scheduled_for = row["scheduled_for"]
         if advance_fire_mark and scheduled_for is not None:
-            conn.execute(update(_jobs).where(_jobs.c.id == job_id)
+            conn.execute(update(_jobs).where(_jobs.c.id == row["job_id"])
                          .where((_jobs.c.last_fire_at.is_(None))
                                 | (_jobs.c.last_fire_at < scheduled_for))
                          .values(last_fire_at=scheduled_for))
         return run_id
+    return op
+
+
+def run_row(*, job_id: int, trigger: str, status: str, scheduled_for: datetime | None,
+            attempt: int = 1, params: dict | None = None, host: str = "", owner: str = "",
+            started_at: datetime | None = None, finished_at: datetime | None = None,
+            error: str = "") -> dict[str, Any]:
+    return {
+        "job_id": job_id, "trigger": trigger, "status": status, "scheduled_for": scheduled_for,
+        "created_at": utcnow(), "started_at": started_at, "finished_at": finished_at,
+        "attempt": attempt, "params": json.dumps(params or {}, sort_keys=True), "host": host,
+        "owner": owner, "error": error[:500], "heartbeat_at": started_at,
+        "progress_message": "", "output_bytes": 0, "output_truncated": False,
+    }
+
+
+_FIRE_TRIGGERS = ("schedule", "catch-up")
+
+
+def insert_runs(rows: list[dict[str, Any]]):
+    """An op inserting many run rows in one statement; returns their ids in order.
+
+    A scheduled fire that already has a record gets None instead of a second row: the
+    fire was accounted for before, and running it again would run the job twice.
+    """
+    def op(conn: Connection) -> list[int | None]:
+        fires = [(r["job_id"], r["scheduled_for"]) for r in rows
+                 if r["trigger"] in _FIRE_TRIGGERS and r["scheduled_for"] is not None]
+        taken: set[tuple[int, datetime]] = set()
+        if fires:
+            job_ids = sorted({job_id for job_id, _ in fires})
+            times = sorted({when for _, when in fires})
+            found = conn.execute(select(_runs.c.job_id, _runs.c.scheduled_for)
+                                 .where(_runs.c.trigger.in_(_FIRE_TRIGGERS))
+                                 .where(_runs.c.job_id.in_(job_ids))
+                                 .where(_runs.c.scheduled_for.between(times[0], times[-1])))
+            taken = {(job_id, when) for job_id, when in found}
+        keep = [r for r in rows if (r["job_id"], r["scheduled_for"]) not in taken
+                or r["trigger"] not in _FIRE_TRIGGERS]
+        ids: list[int] = []
+        if keep:
+            result = conn.execute(insert(_runs).returning(_runs.c.id,
+                                                          sort_by_parameter_order=True), keep)
+            ids = [row[0] for row in result]
+        by_row = {id(r): run_id for r, run_id in zip(keep, ids, strict=True)}
+        marks: dict[int, datetime] = {}
+        for r in keep:
+            if r["trigger"] in _FIRE_TRIGGERS and r["scheduled_for"] is not None:
+                job_id = r["job_id"]
+                marks[job_id] = max(marks.get(job_id, r["scheduled_for"]), r["scheduled_for"])
+        if marks:
+            conn.execute(update(_jobs).where(_jobs.c.id == bindparam("jid"))
+                         .where((_jobs.c.last_fire_at.is_(None))
+                                | (_jobs.c.last_fire_at < bindparam("mark")))
+                         .values(last_fire_at=bindparam("mark")),
+                         [{"jid": job_id, "mark": mark} for job_id, mark in marks.items()])
+        return [by_row.get(id(r)) for r in rows]
     return op
 
 

@@ -39,7 +39,8 @@ class ActiveRun:
     attempt: int = 1
     params: dict[str, Any] = field(default_factory=dict)
     run_id: int | None = None
-    existing_row: bool = False
+    row: str = "none"
+    """What the database holds for it yet: "none", "scheduled" (queued, retry) or "running"."""
     stop: StopRequest = field(default_factory=StopRequest)
     sink: OutputSink | None = None
     started_at: datetime | None = None
@@ -48,7 +49,7 @@ class ActiveRun:
     pid: int | None = None
     pid_dirty: bool = False
     status: str | None = None
-    state: dict[str, Any] | None = None
+    context: Any = None
     emitted_lines: int = 0
     recorded: threading.Event = field(default_factory=threading.Event)
     """Set once the run has its row (and ``run_id``)."""
@@ -81,20 +82,21 @@ class RunExecutor:
 
     def execute(self, run: ActiveRun) -> ActiveRun:
         """Record the start, run the job to its end, record the result. Blocking."""
-        run.started_at = records.utcnow()
-        if run.existing_row:
+        if run.row == "running":
+            pass  # the engine recorded the start together with its batch-mates
+        elif run.row == "scheduled":
+            run.started_at = records.utcnow()
             self.writer.call(records.mark_running(run.run_id, started_at=run.started_at,
                                                   host=self.host, owner=self.owner))
         else:
+            run.started_at = records.utcnow()
             run.run_id = self.writer.call(records.insert_run(
                 job_id=run.job.id, trigger=run.trigger, status=RunStatus.RUNNING,
                 scheduled_for=run.scheduled_for, attempt=run.attempt, params=run.params,
                 host=self.host, owner=self.owner, started_at=run.started_at,
                 advance_fire_mark=run.trigger in ("schedule", "catch-up")))
-        run.sink = OutputSink(self.writer, run.run_id, cap=self.output_cap)
-        with self._lock:
-            self.active[run.run_id] = run
-        run.recorded.set()
+        if run.sink is None:
+            self.adopt(run)
         self.bus.emit(RunStarted(run.run_id, run.job.id, run.trigger, run.started_at))
         try:
             outcome = self._launch(run)
@@ -103,6 +105,13 @@ class RunExecutor:
                                      timed_out=False, last_stderr=f"could not start: {exc}")
         self._finish(run, outcome)
         return run
+
+    def adopt(self, run: ActiveRun) -> None:
+        """Count a recorded run as active (stoppable) before its thread even starts."""
+        run.sink = OutputSink(self.writer, run.run_id, cap=self.output_cap)
+        with self._lock:
+            self.active[run.run_id] = run
+        run.recorded.set()
 
     def _launch(self, run: ActiveRun) -> ProcessOutcome:
         job = run.job
@@ -114,14 +123,17 @@ class RunExecutor:
             run.progress_dirty = True
 
         if job.kind == JobKind.PYTHON:
-            # State is read fresh: the engine's copy of the job predates the last run's save.
-            stored = get_job_by_id(self.store, job.id)
+            def load_state() -> dict[str, Any]:
+                # Read fresh: the engine's copy of the job predates the last run's save.
+                stored = get_job_by_id(self.store, job.id)
+                return json.loads((stored or job).state or "{}")
+
             ctx = JobContext(
                 run_id=run.run_id, job_name=job.name, params=params, trigger=run.trigger,
-                last_success=last_success_time(self.store, job.id),
-                state=json.loads((stored or job).state or "{}"), stopping=threading.Event(),
-                _on_line=sink.append, _on_progress=on_progress)
-            run.state = ctx.state
+                stopping=threading.Event(), _on_line=sink.append, _on_progress=on_progress,
+                _load_last_success=lambda: last_success_time(self.store, job.id),
+                _load_state=load_state)
+            run.context = ctx
             return run_python(job.target, ctx, timeout=job.timeout_s, grace=job.stop_grace_s,
                               stop=run.stop)
         env = {**os.environ, **json.loads(job.env or "{}"), **param_env(params),
@@ -160,7 +172,8 @@ class RunExecutor:
         progress = run.progress
         final_progress = (progress.done, progress.total, progress.message or "") \
             if progress else None
-        job_state = (run.job.id, run.state) if run.state is not None else None
+        ctx = run.context
+        job_state = (run.job.id, ctx.state) if ctx is not None and ctx.state_loaded else None
         self.writer.call(records.finish_run(
             run.run_id, status=status, exit_code=outcome.exit_code, error=error,
             progress=final_progress, output_bytes=run.sink.total_bytes, job_state=job_state))

@@ -63,6 +63,8 @@ class Engine:
         self._queues: dict[int, deque[ActiveRun]] = defaultdict(deque)
         self._threads: set[threading.Thread] = set()
         self._mutex = threading.RLock()
+        self._pending: deque[ActiveRun] = deque()
+        self._pending_event = threading.Event()
         self._stop = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
         self._change_counter = -1
@@ -84,6 +86,9 @@ class Engine:
             job_defaults={"coalesce": False, "max_instances": 1, "misfire_grace_time": None})
         self._scheduler.start(paused=True)
         self.running = True
+        self._launcher = threading.Thread(target=self._launch_loop, name="engine-launcher",
+                                          daemon=True)
+        self._launcher.start()
         recover(self, cutoff)
         for job in self._jobs.values():
             self._project(job, after=cutoff)
@@ -102,6 +107,9 @@ class Engine:
                 self._scheduler.shutdown(wait=False)
             except Exception:
                 log.debug("scheduler shutdown raced", exc_info=True)
+        drain_deadline = time.monotonic() + 10
+        while self._pending and time.monotonic() < drain_deadline:
+            time.sleep(0.01)  # the launcher records fires that were already due
         with self._mutex:
             queued = [run for queue in self._queues.values() for run in queue]
             self._queues.clear()
@@ -207,53 +215,103 @@ class Engine:
     def fire(self, job_id: int, scheduled_for: datetime | None, trigger: str, *,
              params: dict[str, Any] | None = None, attempt: int = 1,
              force_queue: bool = False) -> ActiveRun | None:
-        """Account for one fire: start a run, queue it, or record it skipped."""
+        """Account for one fire: it will start a run, queue one, or be recorded skipped.
+
+        Cheap on purpose (it runs on APScheduler's thread in a burst): the launcher thread
+        decides and records fires in batches. ``run.recorded`` is set once decided.
+        """
         with self._mutex:
             job = self._jobs.get(job_id)
             if job is None or not self.running:
                 return None
             run = ActiveRun(job=job, trigger=trigger, scheduled_for=scheduled_for,
                             attempt=attempt, params=params or {}, force_queue=force_queue)
-            if self._busy[job_id] and not force_queue and job.overlap == Overlap.SKIP:
-                active = [r.run_id for r in self.executor.active.values() if r.job.id == job_id]
-                which = f"run #{active[0]}" if active else "the previous run"
-                self._record_skip(run, f"{which} was still running (overlap policy: skip)")
-                return None
-            if self._busy[job_id] and (force_queue or job.overlap == Overlap.QUEUE):
-                queue = self._queues[job_id]
-                if len(queue) >= MAX_QUEUED and not force_queue:
-                    self._record_skip(run, f"{MAX_QUEUED} runs already queued (overlap: queue)")
-                    return None
-                run.run_id = self.writer.call(records.insert_run(
-                    job_id=job_id, trigger=trigger, status=RunStatus.SCHEDULED,
-                    scheduled_for=scheduled_for, attempt=attempt, params=run.params,
-                    advance_fire_mark=trigger in (Trigger.SCHEDULE, Trigger.CATCH_UP)))
-                run.existing_row = True
-                queue.append(run)
-                run.recorded.set()
-                self.bus.emit(FireAccounted(run.run_id, job_id, RunStatus.SCHEDULED,
-                                            "queued behind the running run"))
-                return run
-            self._busy[job_id] += 1
-            self._spawn(run)
-            return run
+            self._pending.append(run)
+        self._pending_event.set()
+        return run
 
-    def _record_skip(self, run: ActiveRun, reason: str) -> None:
+    def _launch_loop(self) -> None:
+        while not self._stop.is_set():
+            self._pending_event.wait(0.5)
+            self._pending_event.clear()
+            with self._mutex:
+                batch = list(self._pending)
+                self._pending.clear()
+            if batch:
+                try:
+                    self._launch_batch(batch)
+                except Exception:
+                    log.exception("could not record %d fires; retrying", len(batch))
+                    with self._mutex:
+                        self._pending.extendleft(reversed(batch))
+                    self._stop.wait(1.0)
+                    self._pending_event.set()
+
+    def _decide(self, run: ActiveRun) -> tuple[str, str]:
+        """(status, reason) for a fire, by the job's overlap policy. Holds the mutex."""
+        job_id, job = run.job.id, run.job
+        if not self._busy[job_id]:
+            return RunStatus.RUNNING, ""
+        if run.force_queue or job.overlap == Overlap.QUEUE:
+            if len(self._queues[job_id]) >= MAX_QUEUED and not run.force_queue:
+                return RunStatus.SKIPPED, f"{MAX_QUEUED} runs already queued (overlap: queue)"
+            return RunStatus.SCHEDULED, "queued behind the running run"
+        if job.overlap == Overlap.ALLOW:
+            return RunStatus.RUNNING, ""
+        active = [r.run_id for r in self.executor.active.values() if r.job.id == job_id]
+        which = f"run #{active[0]}" if active else "the previous run"
+        return RunStatus.SKIPPED, f"{which} was still running (overlap policy: skip)"
+
+    def _launch_batch(self, batch: list[ActiveRun]) -> None:
         now = records.utcnow()
-        future = self.writer.submit(records.insert_run(
-            job_id=run.job.id, trigger=run.trigger, status=RunStatus.SKIPPED,
+        decisions: list[tuple[ActiveRun, str, str]] = []
+        with self._mutex:
+            for run in batch:
+                status, reason = self._decide(run)
+                if status == RunStatus.RUNNING:
+                    self._busy[run.job.id] += 1
+                elif status == RunStatus.SCHEDULED:
+                    self._queues[run.job.id].append(run)
+                decisions.append((run, status, reason))
+        rows = [records.run_row(
+            job_id=run.job.id, trigger=run.trigger, status=status,
             scheduled_for=run.scheduled_for, attempt=run.attempt, params=run.params,
-            started_at=None, finished_at=now, error=reason,
-            advance_fire_mark=run.trigger in (Trigger.SCHEDULE, Trigger.CATCH_UP)))
-
-        def done(fut) -> None:
-            if fut.exception() is None:
-                run.run_id = fut.result()
+            host=self.executor.host if status == RunStatus.RUNNING else "",
+            owner=self.executor.owner if status == RunStatus.RUNNING else "",
+            started_at=now if status == RunStatus.RUNNING else None,
+            finished_at=now if status == RunStatus.SKIPPED else None, error=reason)
+            for run, status, reason in decisions]
+        ids = self.writer.call(records.insert_runs(rows))
+        for (run, status, reason), run_id in zip(decisions, ids, strict=True):
+            run.run_id = run_id
+            if run_id is None:
+                # Already recorded by an earlier pass: never run a fire twice.
+                log.warning("fire of %s at %s was already recorded", run.job.name,
+                            run.scheduled_for)
+                self._undo_decision(run, status)
                 run.status = RunStatus.SKIPPED
                 run.recorded.set()
                 run.finished.set()
-                self.bus.emit(FireAccounted(run.run_id, run.job.id, RunStatus.SKIPPED, reason))
-        future.add_done_callback(done)
+            elif status == RunStatus.RUNNING:
+                run.row, run.started_at = "running", now
+                self.executor.adopt(run)
+                self._spawn(run)
+            elif status == RunStatus.SCHEDULED:
+                run.row = "scheduled"
+                run.recorded.set()
+                self.bus.emit(FireAccounted(run_id, run.job.id, status, reason))
+            else:
+                run.status = RunStatus.SKIPPED
+                run.recorded.set()
+                run.finished.set()
+                self.bus.emit(FireAccounted(run_id, run.job.id, status, reason))
+
+    def _undo_decision(self, run: ActiveRun, status: str) -> None:
+        with self._mutex:
+            if status == RunStatus.RUNNING:
+                self._busy[run.job.id] -= 1
+            elif status == RunStatus.SCHEDULED and run in self._queues[run.job.id]:
+                self._queues[run.job.id].remove(run)
 
     def _spawn(self, run: ActiveRun) -> None:
         thread = threading.Thread(target=self._run_thread, args=(run,), daemon=True,
@@ -320,7 +378,7 @@ class Engine:
                 return
             run = ActiveRun(job=job, trigger=row.trigger, scheduled_for=row.scheduled_for,
                             attempt=row.attempt, params=json.loads(row.params or "{}"),
-                            run_id=run_id, existing_row=True)
+                            run_id=run_id, row="scheduled")
             self._busy[job.id] += 1
         self._spawn(run)
 

@@ -1,0 +1,60 @@
+"""Shared bits of the benchmark scripts: temporary databases, percentiles, result lines.
+
+Every script prints one JSON line per figure (``RESULT {...}``) that run_all.py collects,
+with the figure, its baseline measured in the same run, and the target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+logging.getLogger("apscheduler").setLevel(logging.ERROR)
+
+
+def parse_args(description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="small smoke-test sizes")
+    return parser.parse_args()
+
+
+def temp_store():
+    from tui_scheduler.store.db import open_store
+
+    folder = tempfile.mkdtemp(prefix="tui-bench-")
+    return open_store(os.path.join(folder, "bench.db"))
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def report(figure: str, value: float, unit: str, *, baseline: float | None,
+           baseline_name: str, target: str, passed: bool, **extra) -> None:
+    ratio = (value / baseline) if baseline else None
+    record = {"figure": figure, "value": round(value, 3), "unit": unit,
+              "baseline": None if baseline is None else round(baseline, 3),
+              "baseline_name": baseline_name,
+              "ratio": None if ratio is None else round(ratio, 2), "target": target,
+              "pass": bool(passed), **extra}
+    print(f"{figure}: {value:.2f} {unit} (baseline {baseline_name}: "
+          f"{'-' if baseline is None else f'{baseline:.2f}'} {unit}; target {target}) "
+          f"{'PASS' if passed else 'FAIL'}")
+    print("RESULT " + json.dumps(record), flush=True)
