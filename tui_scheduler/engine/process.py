@@ -9,6 +9,7 @@ the same way, as systemd does for a service's control group.
 from __future__ import annotations
 
 import os
+import selectors
 import signal
 import subprocess
 import threading
@@ -78,7 +79,11 @@ def decode_line(raw: bytes) -> str:
 
 
 class CommandRunner:
-    """Runs one shell command and reports lines and progress through callbacks."""
+    """Runs one shell command on the calling thread and reports lines and progress.
+
+    One thread per run does everything (a selector over stdout and stderr, the clock for
+    timeouts and stop grace periods), so a burst of runs costs one thread each, not three.
+    """
 
     def __init__(self, command: str, *, env: dict[str, str], cwd: str | None,
                  on_line: Callable[[str, str], None],
@@ -93,32 +98,16 @@ class CommandRunner:
         self._known: dict[int, float] = {}
         self._last_stderr = ""
 
-    def _reader(self, pipe, stream: str) -> None:
-        buffer = bytearray()
-
-        def emit(raw: bytes) -> None:
-            line = decode_line(raw)
-            if stream == "err":
-                if line.strip():
-                    self._last_stderr = line[:300]
-            elif len(line) < 4096:
-                progress = parse_progress_line(line)
-                if progress is not None:
-                    self.on_progress(progress)
-            self.on_line(stream, line)
-
-        fd = pipe.fileno()
-        while True:
-            try:
-                data = os.read(fd, READ_SIZE)
-            except OSError:
-                data = b""
-            if not data:
-                _split_lines(buffer, emit, final=True)
-                break
-            buffer += data
-            _split_lines(buffer, emit, final=False)
-        pipe.close()
+    def _emit(self, stream: str, raw: bytes) -> None:
+        line = decode_line(raw)
+        if stream == "err":
+            if line.strip():
+                self._last_stderr = line[:300]
+        elif len(line) < 4096:
+            progress = parse_progress_line(line)
+            if progress is not None:
+                self.on_progress(progress)
+        self.on_line(stream, line)
 
     def _remember_descendants(self, pid: int) -> None:
         try:
@@ -132,15 +121,17 @@ class CommandRunner:
             except psutil.Error:
                 pass
 
-    def _survivors(self, pgid: int) -> list[psutil.Process]:
+    def _survivors(self) -> list[psutil.Process]:
         alive = []
         for pid, created in list(self._known.items()):
             try:
                 proc = psutil.Process(pid)
                 if proc.create_time() == created and proc.status() != psutil.STATUS_ZOMBIE:
                     alive.append(proc)
+                    continue
             except psutil.Error:
-                self._known.pop(pid, None)
+                pass
+            self._known.pop(pid, None)
         return alive
 
     def _signal_all(self, pgid: int, sig: int) -> None:
@@ -148,25 +139,11 @@ class CommandRunner:
             os.killpg(pgid, sig)
         except (ProcessLookupError, PermissionError):
             pass
-        for proc in self._survivors(pgid):
+        for proc in self._survivors():
             try:
                 proc.send_signal(sig)
             except psutil.Error:
                 pass
-
-    def _terminate(self, proc: subprocess.Popen, grace: float,
-                   stop: StopRequest | None = None) -> None:
-        """SIGTERM, then SIGKILL after the grace period (or as soon as a kill is asked)."""
-        pgid = proc.pid
-        self._remember_descendants(proc.pid)
-        if not (stop and stop.kill_now):
-            self._signal_all(pgid, signal.SIGTERM)
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline and not (stop and stop.kill_now):
-                if proc.poll() is not None and not self._survivors(pgid):
-                    return
-                time.sleep(0.05)
-        self._signal_all(pgid, signal.SIGKILL)
 
     def run(self, *, timeout: float | None, grace: float, stop: StopRequest) -> ProcessOutcome:
         proc = subprocess.Popen(
@@ -175,42 +152,81 @@ class CommandRunner:
             start_new_session=True, bufsize=0, close_fds=True,
         )
         self.on_spawn(proc.pid)
-        readers = [threading.Thread(target=self._reader, args=(proc.stdout, "out"), daemon=True),
-                   threading.Thread(target=self._reader, args=(proc.stderr, "err"), daemon=True)]
-        for reader in readers:
-            reader.start()
+        pgid = proc.pid
+        selector = selectors.DefaultSelector()
+        buffers: dict[str, bytearray] = {}
+        for pipe, stream in ((proc.stdout, "out"), (proc.stderr, "err")):
+            selector.register(pipe, selectors.EVENT_READ, stream)
+            buffers[stream] = bytearray()
+        # A pidfd wakes the selector the moment the process exits (no sleep-polling).
+        exit_fd = os.pidfd_open(proc.pid)
+        selector.register(exit_fd, selectors.EVENT_READ, "exit")
         started = time.monotonic()
         deadline = started + timeout if timeout else None
-        timed_out = stopped = False
         # The first descendant scan waits a little: most short jobs are gone by then and
         # a scan reads all of /proc.
         next_scan = started + 0.2
+        stopped = timed_out = False
+        kill_at: float | None = None      # when SIGTERM turns into SIGKILL
+        killed = False
+        exited_at: float | None = None    # main process gone, pipes maybe still held
         while True:
+            for key, _ in selector.select(timeout=0.1):
+                stream = key.data
+                if stream == "exit":
+                    selector.unregister(exit_fd)
+                    continue
+                try:
+                    data = os.read(key.fd, READ_SIZE)
+                except OSError:
+                    data = b""
+                buffers[stream] += data
+                _split_lines(buffers[stream], lambda raw, s=stream: self._emit(s, raw),
+                             final=not data)
+                if not data:
+                    selector.unregister(key.fileobj)
+                    key.fileobj.close()
             now = time.monotonic()
-            wait = 0.1 if deadline is None else max(0.0, min(0.1, deadline - now))
-            try:
-                proc.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            if stop.event.is_set():
-                stopped = True
-                self._terminate(proc, grace, stop)
-                break
-            if deadline is not None and time.monotonic() >= deadline:
-                timed_out = True
-                self._terminate(proc, grace)
-                break
-            if time.monotonic() >= next_scan:
-                self._remember_descendants(proc.pid)
-                next_scan = time.monotonic() + 1.0
+            if proc.poll() is not None:
+                if not any(key.data != "exit" for key in selector.get_map().values()):
+                    break
+                if exited_at is None:
+                    exited_at = now
+                elif now - exited_at > PIPE_LINGER_S and kill_at is None:
+                    # Background children still hold the output open after the job ended.
+                    kill_at = now + min(grace, 5.0)
+                    self._signal_all(pgid, signal.SIGTERM)
+                elif now - exited_at > PIPE_LINGER_S + 15:
+                    break  # something unkillable holds the pipe: stop reading
+            if kill_at is None:
+                if stop.event.is_set():
+                    stopped = True
+                elif deadline is not None and now >= deadline:
+                    timed_out = True
+                if stopped or timed_out:
+                    self._remember_descendants(pgid)
+                    kill_at = now + grace
+                    if not stop.kill_now:
+                        self._signal_all(pgid, signal.SIGTERM)
+            if kill_at is not None and not killed and (now >= kill_at or stop.kill_now):
+                killed = True
+                self._signal_all(pgid, signal.SIGKILL)
+            if now >= next_scan and proc.poll() is None:
+                self._remember_descendants(pgid)
+                next_scan = now + 1.0
+        selector.close()
+        os.close(exit_fd)
+        for pipe in (proc.stdout, proc.stderr):
+            if not pipe.closed:
+                pipe.close()
         proc.wait()
-        for reader in readers:
-            reader.join(PIPE_LINGER_S)
-        if any(reader.is_alive() for reader in readers) or self._survivors(proc.pid):
-            self._terminate(proc, min(grace, 5.0))
-            for reader in readers:
-                reader.join(5.0)
+        if self._survivors():
+            # Stragglers of a job that ended by itself: stopped, as systemd would.
+            self._signal_all(pgid, signal.SIGTERM)
+            end = time.monotonic() + min(grace, 5.0)
+            while self._survivors() and time.monotonic() < end:
+                time.sleep(0.05)
+            self._signal_all(pgid, signal.SIGKILL)
         code = proc.returncode
         signal_name = None
         if code is not None and code < 0:

@@ -385,7 +385,19 @@ class Engine:
     # ---- actions (any thread) ---------------------------------------------------------
 
     def run_now(self, job_id: int, params: dict[str, Any] | None = None) -> ActiveRun | None:
-        return self.fire(job_id, None, Trigger.MANUAL, params=params)
+        """Start a manual run (or record it skipped, by the overlap policy).
+
+        Decided on the calling thread rather than the launcher's: callers are consoles'
+        worker threads and the control poller, which can wait for one commit.
+        """
+        with self._mutex:
+            job = self._jobs.get(job_id)
+            if job is None or not self.running:
+                return None
+            run = ActiveRun(job=job, trigger=Trigger.MANUAL, scheduled_for=None,
+                            params=params or {})
+        self._launch_batch([run])
+        return run
 
     def stop_run(self, run_id: int, *, kill: bool = False) -> bool:
         return self.executor.stop(run_id, kill=kill)

@@ -38,6 +38,7 @@ class BatchWriter:
         self._on_trouble = on_trouble or (lambda message: None)
         self._thread = threading.Thread(target=self._loop, name="db-writer", daemon=True)
         self._closed = False
+        self._conn: Connection | None = None
         self.trouble: str | None = None
         """Why writes are failing right now (disk full, read-only), or None when healthy."""
 
@@ -86,6 +87,7 @@ class BatchWriter:
                 batch.append(item)
             if batch:
                 self._commit(batch)
+        self._drop_connection()
 
     def _commit(self, batch: list[tuple[Op, Future]]) -> None:
         delay = 0.5
@@ -110,16 +112,38 @@ class BatchWriter:
                 future.set_result(result)
             return
 
+    def _connection(self) -> Connection:
+        # One connection kept for the writer's life: checking one out of the pool per
+        # batch costs more than a small commit.
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = self._store.engine.connect()
+        return self._conn
+
     def _run_batch(self, batch: list[tuple[Op, Future]]) -> list[Any]:
-        with self._store.engine.begin() as conn:
-            return [op(conn) for op, _ in batch]
+        conn = self._connection()
+        try:
+            with conn.begin():
+                return [op(conn) for op, _ in batch]
+        except OperationalError:
+            self._drop_connection()
+            raise
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                log.debug("closing a broken connection failed", exc_info=True)
+            self._conn = None
 
     def _commit_one_by_one(self, batch: list[tuple[Op, Future]]) -> None:
         """A bad operation must not take its batch-mates down with it."""
         for op, future in batch:
+            conn = self._connection()
             try:
-                with self._store.engine.begin() as conn:
-                    future.set_result(op(conn))
+                with conn.begin():
+                    result = op(conn)
+                future.set_result(result)
             except Exception as exc:  # noqa: BLE001 - handed to the caller's future
                 log.debug("write failed: %s", exc)
                 future.set_exception(exc)
