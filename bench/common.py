@@ -58,3 +58,25 @@ def report(figure: str, value: float, unit: str, *, baseline: float | None,
           f"{'-' if baseline is None else f'{baseline:.2f}'} {unit}; target {target}) "
           f"{'PASS' if passed else 'FAIL'}")
     print("RESULT " + json.dumps(record), flush=True)
+
+
+def bulk_jobs(store, count: int, prefix: str, **fields) -> None:
+    """Insert many validated jobs in one transaction (create_job commits one by one)."""
+    from sqlalchemy import insert
+
+    from tui_scheduler.core.jobspec import validate_job_fields
+    from tui_scheduler.store.jobs import bump_change_counter, utcnow
+    from tui_scheduler.store.models import Job
+
+    values = validate_job_fields({"name": f"{prefix}0", **fields})
+    values["params"] = json.dumps(values["params"])
+    values["env"] = json.dumps(values["env"])
+    values["tags"] = ",".join(values["tags"])
+    now = utcnow()
+    rows = [{**values, "name": f"{prefix}{i}", "created_at": now, "updated_at": now,
+             "state": "{}"} for i in range(count)]
+    with store.engine.begin() as conn:
+        conn.execute(insert(Job.__table__), rows)
+    with store.session() as session:
+        bump_change_counter(session)
+        session.commit()

@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import median, parse_args, percentile, report, temp_store
+from common import bulk_jobs, median, parse_args, percentile, report, temp_store
 
 NOOP_MODULE = "import time\nCALLS = []\n\ndef noop(ctx):\n    CALLS.append(time.time())\n"
 
@@ -49,7 +49,6 @@ def ours(count: int, lead: float) -> tuple[list[float], list[float], int]:
     from sqlmodel import select
 
     from tui_scheduler.engine import Engine
-    from tui_scheduler.store.jobs import create_job
     from tui_scheduler.store.models import Run
 
     module_dir = tempfile.mkdtemp(prefix="tui-bench-mod-")
@@ -60,9 +59,7 @@ def ours(count: int, lead: float) -> tuple[list[float], list[float], int]:
     store = temp_store()
     due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=lead)
     at = due.strftime("at %Y-%m-%dT%H:%M:%S+00:00")
-    for index in range(count):
-        create_job(store, {"name": f"noop-{index}", "schedule": at, "kind": "python",
-                           "target": "bench_noop:noop"})
+    bulk_jobs(store, count, "noop-", schedule=at, kind="python", target="bench_noop:noop")
     engine = Engine(store)
     engine.start()
     deadline = time.monotonic() + lead + 120
