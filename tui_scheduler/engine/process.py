@@ -9,7 +9,7 @@ the same way, as systemd does for a service's control group.
 from __future__ import annotations
 
 import os
-import selectors
+import select
 import signal
 import subprocess
 import threading
@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 import psutil
 
 from tui_scheduler.core.progress import Progress, parse_progress_line
+from tui_scheduler.engine.pump import PUMP
 
 MAX_LINE = 64 * 1024
-READ_SIZE = 64 * 1024
 # After the main process exits, how long its output pipes may stay open (held by
 # background children) before those children are stopped.
 PIPE_LINGER_S = 2.0
@@ -74,6 +74,35 @@ def _split_lines(buffer: bytearray, emit: Callable[[bytes], None], final: bool) 
     del buffer[:start]
 
 
+class _ProcessTable:
+    """Parent -> children of every process, shared by all runs and rebuilt at most once
+    a second: reading /proc for each of 50 running jobs every second costs a core."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._built = -1.0
+        self._children: dict[int, list[int]] = {}
+
+    def descendants(self, pid: int, *, fresh: bool = False) -> list[int]:
+        with self._lock:
+            now = time.monotonic()
+            if fresh or now - self._built >= 1.0:
+                children: dict[int, list[int]] = {}
+                for proc in psutil.process_iter(["ppid"]):
+                    children.setdefault(proc.info["ppid"], []).append(proc.pid)
+                self._children, self._built = children, now
+            table = self._children
+        result, todo = [], [pid]
+        while todo and len(result) < 10_000:
+            current = todo.pop()
+            result.append(current)
+            todo.extend(table.get(current, ()))
+        return result
+
+
+PROCESS_TABLE = _ProcessTable()
+
+
 def decode_line(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
@@ -81,43 +110,47 @@ def decode_line(raw: bytes) -> str:
 class CommandRunner:
     """Runs one shell command on the calling thread and reports lines and progress.
 
-    One thread per run does everything (a selector over stdout and stderr, the clock for
-    timeouts and stop grace periods), so a burst of runs costs one thread each, not three.
+    The run's thread waits for the process (a pidfd) and keeps the clock for timeouts and
+    grace periods; the shared output pump reads its pipes.
     """
 
     def __init__(self, command: str, *, env: dict[str, str], cwd: str | None,
-                 on_line: Callable[[str, str], None],
+                 on_lines: Callable[[str, list[str]], None],
                  on_progress: Callable[[Progress], None],
                  on_spawn: Callable[[int], None] = lambda pid: None):
         self.command = command
         self.env = env
         self.cwd = cwd
-        self.on_line = on_line
+        self.on_lines = on_lines
         self.on_progress = on_progress
         self.on_spawn = on_spawn
         self._known: dict[int, float] = {}
         self._last_stderr = ""
 
-    def _emit(self, stream: str, raw: bytes) -> None:
-        line = decode_line(raw)
+    def _emit(self, stream: str, raws: list[bytes]) -> None:
+        """Hand a batch of lines on; only the newest progress line of a batch is parsed,
+        since older ones would be overwritten at once (all lines are still stored)."""
+        lines = [decode_line(raw) for raw in raws]
         if stream == "err":
-            if line.strip():
-                self._last_stderr = line[:300]
-        elif len(line) < 4096:
-            progress = parse_progress_line(line)
-            if progress is not None:
-                self.on_progress(progress)
-        self.on_line(stream, line)
+            for line in reversed(lines):
+                if line.strip():
+                    self._last_stderr = line[:300]
+                    break
+        else:
+            for line in reversed(lines):
+                if len(line) < 4096 and line.rstrip().endswith(("%", "}")):
+                    progress = parse_progress_line(line)
+                    if progress is not None:
+                        self.on_progress(progress)
+                        break
+        self.on_lines(stream, lines)
 
-    def _remember_descendants(self, pid: int) -> None:
-        try:
-            parent = psutil.Process(pid)
-            family = [parent, *parent.children(recursive=True)]
-        except psutil.Error:
-            return
-        for proc in family:
+    def _remember_descendants(self, pid: int, *, fresh: bool = False) -> None:
+        for child in PROCESS_TABLE.descendants(pid, fresh=fresh):
+            if child in self._known:
+                continue
             try:
-                self._known.setdefault(proc.pid, proc.create_time())
+                self._known.setdefault(child, psutil.Process(child).create_time())
             except psutil.Error:
                 pass
 
@@ -145,6 +178,22 @@ class CommandRunner:
             except psutil.Error:
                 pass
 
+    def _reader(self, stream: str, pipes_open: list[int], closed: threading.Event):
+        """The pump's callback for one pipe: split, emit, and note end of file."""
+        buffer = bytearray()
+
+        def on_data(data: bytes) -> None:
+            buffer.extend(data)
+            raws: list[bytes] = []
+            _split_lines(buffer, raws.append, final=not data)
+            if raws:
+                self._emit(stream, raws)
+            if not data:
+                pipes_open[0] -= 1
+                if pipes_open[0] == 0:
+                    closed.set()
+        return on_data
+
     def run(self, *, timeout: float | None, grace: float, stop: StopRequest) -> ProcessOutcome:
         proc = subprocess.Popen(
             ["/bin/sh", "-c", self.command], stdin=subprocess.DEVNULL,
@@ -153,75 +202,56 @@ class CommandRunner:
         )
         self.on_spawn(proc.pid)
         pgid = proc.pid
-        selector = selectors.DefaultSelector()
-        buffers: dict[str, bytearray] = {}
-        for pipe, stream in ((proc.stdout, "out"), (proc.stderr, "err")):
-            selector.register(pipe, selectors.EVENT_READ, stream)
-            buffers[stream] = bytearray()
-        # A pidfd wakes the selector the moment the process exits (no sleep-polling).
+        pipes_open = [2]
+        closed = threading.Event()
+        PUMP.add(proc.stdout, self._reader("out", pipes_open, closed))
+        PUMP.add(proc.stderr, self._reader("err", pipes_open, closed))
+        # A pidfd becomes readable the moment the process exits: no sleep-polling.
         exit_fd = os.pidfd_open(proc.pid)
-        selector.register(exit_fd, selectors.EVENT_READ, "exit")
         started = time.monotonic()
         deadline = started + timeout if timeout else None
-        # The first descendant scan waits a little: most short jobs are gone by then and
-        # a scan reads all of /proc.
+        # The first descendant scan waits a little: most short jobs are gone by then.
         next_scan = started + 0.2
-        stopped = timed_out = False
+        stopped = timed_out = killed = False
         kill_at: float | None = None      # when SIGTERM turns into SIGKILL
-        killed = False
-        exited_at: float | None = None    # main process gone, pipes maybe still held
-        while True:
-            for key, _ in selector.select(timeout=0.1):
-                stream = key.data
-                if stream == "exit":
-                    selector.unregister(exit_fd)
-                    continue
-                try:
-                    data = os.read(key.fd, READ_SIZE)
-                except OSError:
-                    data = b""
-                buffers[stream] += data
-                _split_lines(buffers[stream], lambda raw, s=stream: self._emit(s, raw),
-                             final=not data)
-                if not data:
-                    selector.unregister(key.fileobj)
-                    key.fileobj.close()
-            now = time.monotonic()
-            if proc.poll() is not None:
-                if not any(key.data != "exit" for key in selector.get_map().values()):
+        try:
+            while proc.poll() is None:
+                now = time.monotonic()
+                wait = 0.1 if deadline is None else max(0.0, min(0.1, deadline - now))
+                select.select([exit_fd], [], [], wait)
+                if proc.poll() is not None:
                     break
-                if exited_at is None:
-                    exited_at = now
-                elif now - exited_at > PIPE_LINGER_S and kill_at is None:
-                    # Background children still hold the output open after the job ended.
-                    kill_at = now + min(grace, 5.0)
-                    self._signal_all(pgid, signal.SIGTERM)
-                elif now - exited_at > PIPE_LINGER_S + 15:
-                    break  # something unkillable holds the pipe: stop reading
-            if kill_at is None:
-                if stop.event.is_set():
-                    stopped = True
-                elif deadline is not None and now >= deadline:
-                    timed_out = True
-                if stopped or timed_out:
+                now = time.monotonic()
+                if kill_at is None:
+                    if stop.event.is_set():
+                        stopped = True
+                    elif deadline is not None and now >= deadline:
+                        timed_out = True
+                    if stopped or timed_out:
+                        self._remember_descendants(pgid, fresh=True)
+                        kill_at = now + grace
+                        if not stop.kill_now:
+                            self._signal_all(pgid, signal.SIGTERM)
+                if kill_at is not None and not killed and (now >= kill_at or stop.kill_now):
+                    killed = True
+                    self._signal_all(pgid, signal.SIGKILL)
+                if now >= next_scan:
                     self._remember_descendants(pgid)
-                    kill_at = now + grace
-                    if not stop.kill_now:
-                        self._signal_all(pgid, signal.SIGTERM)
-            if kill_at is not None and not killed and (now >= kill_at or stop.kill_now):
-                killed = True
+                    next_scan = now + 1.0
+        finally:
+            os.close(exit_fd)
+        if not closed.wait(PIPE_LINGER_S):
+            # Background children still hold the output open after the job ended:
+            # stop them, as systemd does with a service's leftovers.
+            self._remember_descendants(pgid, fresh=True)
+            self._signal_all(pgid, signal.SIGTERM)
+            if not closed.wait(min(grace, 5.0)):
                 self._signal_all(pgid, signal.SIGKILL)
-            if now >= next_scan and proc.poll() is None:
-                self._remember_descendants(pgid)
-                next_scan = now + 1.0
-        selector.close()
-        os.close(exit_fd)
-        for pipe in (proc.stdout, proc.stderr):
-            if not pipe.closed:
-                pipe.close()
-        proc.wait()
+                if not closed.wait(10):
+                    PUMP.drop(proc.stdout)
+                    PUMP.drop(proc.stderr)
+                    closed.wait(5)
         if self._survivors():
-            # Stragglers of a job that ended by itself: stopped, as systemd would.
             self._signal_all(pgid, signal.SIGTERM)
             end = time.monotonic() + min(grace, 5.0)
             while self._survivors() and time.monotonic() < end:

@@ -145,7 +145,8 @@ class RunExecutor:
             run.pid_dirty = True
 
         runner = CommandRunner(job.target, env=env, cwd=job.workdir or None,
-                               on_line=sink.append, on_progress=on_progress, on_spawn=on_spawn)
+                               on_lines=sink.extend, on_progress=on_progress,
+                               on_spawn=on_spawn)
         return runner.run(timeout=job.timeout_s, grace=job.stop_grace_s, stop=run.stop)
 
     def _finish(self, run: ActiveRun, outcome: ProcessOutcome) -> None:

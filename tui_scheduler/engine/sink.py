@@ -56,18 +56,23 @@ class OutputSink:
         self.lines = 0
 
     def append(self, stream: str, line: str) -> None:
-        nbytes = len(line) + 1
+        self.extend(stream, [line])
+
+    def extend(self, stream: str, lines: list[str]) -> None:
+        """Add lines of one stream; may wait when the database is far behind."""
         wait_for: list[Future] = []
         with self._lock:
-            self.total_bytes += nbytes
-            self.lines += 1
             if stream != self._pending_stream and self._pending:
                 wait_for = self._cut_locked()
             self._pending_stream = stream
-            self._pending.append(line)
-            self._pending_bytes += nbytes
-            if self._pending_bytes >= CHUNK_BYTES:
-                wait_for += self._cut_locked()
+            for line in lines:
+                nbytes = len(line) + 1
+                self.total_bytes += nbytes
+                self.lines += 1
+                self._pending.append(line)
+                self._pending_bytes += nbytes
+                if self._pending_bytes >= CHUNK_BYTES:
+                    wait_for += self._cut_locked()
         for future in wait_for:
             future.result()
 
