@@ -212,3 +212,23 @@ def test_refuses_a_newer_schema(db):
 
 def test_help_mentions_seconds_field(db):
     assert "leading SECONDS field" in ok(db, "cron", "--help").stdout
+
+
+def test_read_only_database_reads_fine_and_refuses_writes_clearly(db, monkeypatch, capsys):
+    from tui_scheduler.cli import main
+    from tui_scheduler.store import db as store_db
+
+    ok(db, "add", "x", "--manual", "--command", "true")
+    original = store_db._on_sqlite_connect
+
+    def read_only(dbapi_connection, record):
+        original(dbapi_connection, record)
+        # What a read-only file does to writes, even for root (who ignores chmod).
+        dbapi_connection.execute("PRAGMA query_only = 1")
+
+    monkeypatch.setattr(store_db, "_on_sqlite_connect", read_only)
+    assert main(["--db", db, "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["name"] == "x"
+    assert main(["--db", db, "add", "y", "--manual", "--command", "true"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot write to the database" in err and err.count("\n") == 1

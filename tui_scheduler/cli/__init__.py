@@ -34,6 +34,8 @@ def _open_console(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from sqlalchemy.exc import OperationalError
+
     from tui_scheduler.core.jobspec import JobSpecError
     from tui_scheduler.engine.lock import EngineLockedError
     from tui_scheduler.store.db import StoreError
@@ -52,6 +54,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (StoreError, EngineLockedError, JobNotFound, RunNotFound) as exc:
         print(f"tui-scheduler: {exc}", file=sys.stderr)
+        return 1
+    except OperationalError as exc:
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+        if "readonly" in reason:
+            reason = "the database file is read-only; check its permissions"
+        elif "locked" in reason:
+            reason = "the database stayed locked by another program; try again"
+        print(f"tui-scheduler: cannot write to the database: {reason}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("tui-scheduler: interrupted", file=sys.stderr)
