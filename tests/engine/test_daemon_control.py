@@ -59,3 +59,44 @@ def test_reboot_jobs_fire_when_the_engine_starts(store, make_engine):
     wait_for(lambda: [r.status for r in runs_of(store, job.id)] == ["succeeded"],
              what="the @reboot run")
     assert runs_of(store, job.id)[0].scheduled_for == engine.started_at
+
+
+def test_sighup_reloads_and_drain_lets_runs_finish(store, db_path):
+    import sqlite3
+
+    job = create_job(store, {"name": "finisher", "schedule": "manual",
+                             "target": "sleep 1.5; echo finished"})
+    proc = subprocess.Popen([sys.executable, "-m", "tui_scheduler", "--db", db_path, "daemon",
+                             "--drain", "20s"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_engine(store, proc)
+        # A change written behind the engine's back (no change counter): SIGHUP finds it.
+        with sqlite3.connect(db_path) as conn:
+            conn.execute("UPDATE job SET schedule = '* * * * * *' WHERE name = 'finisher'")
+        proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: any(r.trigger == "schedule" for r in runs_of(store, job.id)),
+                 timeout=10, what="the reloaded schedule to fire")
+        wait_for(lambda: any(r.status == "running" for r in runs_of(store, job.id)),
+                 what="a running run")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    output = proc.stdout.read()
+    assert "reloading job definitions" in output and "letting 1 running jobs finish" in output
+    runs = runs_of(store, job.id)
+    assert runs[-1].status == "succeeded"  # drained, not stopped
+    assert not [r for r in runs if r.status in ("running", "stopped")]
+
+
+def test_service_unit_names_the_database_and_restarts_on_failure(db_path):
+    result = cli(db_path, "service-unit", "--drain", "2m")
+    assert result.returncode == 0
+    unit = result.stdout
+    assert f"--db {db_path} daemon --drain 120s" in unit
+    assert "Restart=on-failure" in unit and "ExecReload=/bin/kill -HUP $MAINPID" in unit
+    assert "WantedBy=default.target" in unit
+    system = cli(db_path, "service-unit", "--system").stdout
+    assert "WantedBy=multi-user.target" in system and "User=" in system

@@ -21,7 +21,7 @@ def _handlers():
         "disable": job_cmds.cmd_flag, "run": run_cmds.cmd_run, "stop": run_cmds.cmd_stop,
         "runs": run_cmds.cmd_runs, "log": run_cmds.cmd_log, "daemon": run_cmds.cmd_daemon,
         "import-crontab": io_cmds.cmd_import_crontab, "export": io_cmds.cmd_export,
-        "import": io_cmds.cmd_import,
+        "import": io_cmds.cmd_import, "service-unit": run_cmds.cmd_service_unit,
     }
 
 

@@ -116,7 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
     logcmd.add_argument("run_id", type=str)
     logcmd.add_argument("--follow", "-f", action="store_true", help="keep printing until it ends")
 
-    command("daemon", "run the engine in the foreground (SIGTERM/SIGINT stop it gracefully)")
+    daemon = command("daemon", "run the engine in the foreground (SIGTERM/SIGINT stop it "
+                             "gracefully, SIGHUP reloads job definitions)")
+    daemon.add_argument("--drain", metavar="DUR", default="0s",
+                        help="on SIGTERM, let running jobs finish for this long before "
+                             "stopping them (default 0s)")
+    unit = command("service-unit", "print a systemd unit file that runs the daemon")
+    scope = unit.add_mutually_exclusive_group()
+    scope.add_argument("--user", dest="system", action="store_false", default=False,
+                       help="a user unit (default): ~/.config/systemd/user/")
+    scope.add_argument("--system", dest="system", action="store_true",
+                       help="a system unit: /etc/systemd/system/")
+    unit.add_argument("--drain", metavar="DUR", default="0s")
     crontab = command("import-crontab", "turn each line of a user crontab into a job")
     crontab.add_argument("file", help="crontab file, or - for standard input")
     crontab.add_argument("--prefix", default="crontab", help="job name prefix (crontab)")

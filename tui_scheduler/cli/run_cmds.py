@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
+import os
+import shlex
+import shutil
 import signal
 import sys
 import threading
@@ -190,11 +194,36 @@ def cmd_log(args) -> int:
     return 0
 
 
+SYSLOG_PRIORITIES = {"CRITICAL": 2, "ERROR": 3, "WARNING": 4, "INFO": 6, "DEBUG": 7}
+
+
+class _JournalFormatter(logging.Formatter):
+    """Under systemd, prefix each line with its syslog priority (<3> error ...) so the
+    journal records levels; elsewhere, plain ``LEVEL name: message`` lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if os.environ.get("JOURNAL_STREAM"):
+            return f"<{SYSLOG_PRIORITIES.get(record.levelname, 6)}>{text}"
+        return text
+
+
+def _drain_seconds(text: str) -> float:
+    from tui_scheduler.core.durations import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise CliError(f"--drain: {exc}", 2) from None
+
+
 def cmd_daemon(args) -> int:
     from tui_scheduler.engine import Engine
 
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    drain = _drain_seconds(args.drain)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JournalFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     store = open_db(args)
     engine = Engine(store)
     engine.start()
@@ -205,11 +234,52 @@ def cmd_daemon(args) -> int:
         log.info("received %s, stopping", signal.Signals(signum).name)
         done.set()
 
+    def on_hup(_signum, _frame) -> None:
+        log.info("received SIGHUP, reloading job definitions")
+        threading.Thread(target=engine.reload, daemon=True).start()
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGHUP, lambda *_: engine.reload())
+    signal.signal(signal.SIGHUP, on_hup)
     while not done.wait(1.0):
         pass
-    engine.shutdown(stop_runs=True)
+    if drain and engine.executor.active:
+        log.info("letting %d running jobs finish for up to %gs", len(engine.executor.active),
+                 drain)
+    engine.shutdown(stop_runs=True, drain_s=drain)
     log.info("engine stopped")
+    return 0
+
+
+def cmd_service_unit(args) -> int:
+    from tui_scheduler.store.paths import resolve_db_path
+
+    drain = _drain_seconds(args.drain)
+    location = resolve_db_path(getattr(args, "db", None))
+    if "://" not in location:
+        location = os.path.abspath(os.path.expanduser(location))
+    executable = shutil.which("tui-scheduler") or f"{sys.executable} -m tui_scheduler"
+    user_line = "" if not args.system else f"User={getpass.getuser()}\n"
+    wanted = "multi-user.target" if args.system else "default.target"
+    print(f"""# {"/etc/systemd/system" if args.system else "~/.config/systemd/user"}/tui-scheduler.service
+# Enable with: systemctl {"" if args.system else "--user "}daemon-reload && \\
+#   systemctl {"" if args.system else "--user "}enable --now tui-scheduler
+[Unit]
+Description=tui-scheduler engine ({location})
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=exec
+{user_line}ExecStart={executable} --db {shlex.quote(location)} daemon --drain {drain:g}s
+ExecReload=/bin/kill -HUP $MAINPID
+Restart=on-failure
+RestartSec=5
+KillMode=mixed
+KillSignal=SIGTERM
+TimeoutStopSec={int(drain + 90)}
+Environment=PYTHONUNBUFFERED=1
+
+[Install]
+WantedBy={wanted}""")
     return 0

@@ -97,8 +97,10 @@ class Engine:
         ticker.start()
         self._ticker = ticker
 
-    def shutdown(self, *, stop_runs: bool = True, timeout: float = 60.0) -> None:
-        """Stop scheduling; stop running jobs (recorded as stopped) and release the lock."""
+    def shutdown(self, *, stop_runs: bool = True, drain_s: float = 0.0,
+                 timeout: float = 60.0) -> None:
+        """Stop scheduling, give running jobs ``drain_s`` seconds to finish, stop the rest
+        (recorded as stopped), and release the lock."""
         if not self.running:
             return
         self.running = False
@@ -116,6 +118,9 @@ class Engine:
         for run in queued:
             self.writer.submit(records.set_status(run.run_id, RunStatus.MISSED,
                                                   "engine shut down before the queued run started"))
+        drain_end = time.monotonic() + drain_s
+        while self.executor.active and time.monotonic() < drain_end:
+            time.sleep(0.1)
         if stop_runs:
             for run_id in list(self.executor.active):
                 self.executor.stop(run_id, reason="stopped: engine shut down")
