@@ -86,7 +86,7 @@ def test_sighup_reloads_and_drain_lets_runs_finish(store, db_path):
             proc.kill()
     output = proc.stdout.read()
     assert "reloading job definitions" in output and "letting 1 running jobs finish" in output
-    runs = runs_of(store, job.id)
+    runs = [r for r in runs_of(store, job.id) if r.status != "skipped"]
     assert runs[-1].status == "succeeded"  # drained, not stopped
     assert not [r for r in runs if r.status in ("running", "stopped")]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import json
 import logging
 import os
 import shlex
@@ -13,37 +12,22 @@ import sys
 import threading
 import time
 
-from sqlalchemy import insert, select
-
 from tui_scheduler.cli.common import CliError, emit_json, iso, local, open_db, parse_pairs
 from tui_scheduler.core.policies import ACTIVE_STATUSES, Trigger
+from tui_scheduler.store import control
 from tui_scheduler.store import jobs as job_store
 from tui_scheduler.store.db import Store
-from tui_scheduler.store.models import Control
 from tui_scheduler.store.output import iter_lines, read_chunks
 from tui_scheduler.store.runs import RunNotFound, get_run, list_runs
 
-_control = Control.__table__
 log = logging.getLogger("tui_scheduler")
 
 
-def send_control(store: Store, action: str, *, job_id: int | None = None,
-                 run_id: int | None = None, payload: dict | None = None,
-                 timeout: float = 10.0) -> str:
-    """Ask the engine holding the database to act; wait for its answer."""
-    with store.engine.begin() as conn:
-        control_id = conn.execute(insert(_control).values(
-            action=action, job_id=job_id, run_id=run_id, payload=json.dumps(payload or {}),
-            created_at=job_store.utcnow())).inserted_primary_key[0]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with store.engine.connect() as conn:
-            row = conn.execute(select(_control.c.done_at, _control.c.result)
-                               .where(_control.c.id == control_id)).first()
-        if row and row.done_at is not None:
-            return row.result
-        time.sleep(0.1)
-    raise CliError(f"the engine did not answer within {timeout:g}s; is it stuck?")
+def send_control(store: Store, action: str, **kwargs) -> str:
+    try:
+        return control.send_control(store, action, **kwargs)
+    except control.ControlTimeout as exc:
+        raise CliError(str(exc)) from None
 
 
 def print_new_output(store: Store, run_id: int, seq: int) -> int:
@@ -117,7 +101,7 @@ def cmd_run(args) -> int:
         if word == "skipped":
             raise CliError(f"job {job.name!r} is already running (overlap policy: "
                            f"{job.overlap}); recorded as skipped run {ident}")
-        if word != "run":
+        if word not in ("run", "queued"):
             raise CliError(f"the engine refused: {answer}")
         run_id = int(ident)
         if not args.wait:
@@ -226,23 +210,29 @@ def cmd_daemon(args) -> int:
     logging.basicConfig(level=logging.INFO, handlers=[handler])
     store = open_db(args)
     engine = Engine(store)
-    engine.start()
-    log.info("engine started on %s (pid %s)", store.location, engine.lock.pid)
     done = threading.Event()
 
     def on_signal(signum, _frame) -> None:
         log.info("received %s, stopping", signal.Signals(signum).name)
         done.set()
 
-    def on_hup(_signum, _frame) -> None:
-        log.info("received SIGHUP, reloading job definitions")
-        threading.Thread(target=engine.reload, daemon=True).start()
+    reload_asked = threading.Event()
 
+    def on_hup(_signum, _frame) -> None:
+        reload_asked.set()
+
+    # Handlers first: a SIGHUP or SIGTERM that arrives while the engine starts must not
+    # kill the process with the default action.
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGHUP, on_hup)
-    while not done.wait(1.0):
-        pass
+    engine.start()
+    log.info("engine started on %s (pid %s)", store.location, engine.lock.pid)
+    while not done.wait(0.2):
+        if reload_asked.is_set():
+            reload_asked.clear()
+            log.info("received SIGHUP, reloading job definitions")
+            engine.reload()
     if drain and engine.executor.active:
         log.info("letting %d running jobs finish for up to %gs", len(engine.executor.active),
                  drain)

@@ -302,7 +302,7 @@ class Engine:
                 self.executor.adopt(run)
                 self._spawn(run)
             elif status == RunStatus.SCHEDULED:
-                run.row = "scheduled"
+                run.row, run.status = "scheduled", RunStatus.SCHEDULED
                 run.recorded.set()
                 self.bus.emit(FireAccounted(run_id, run.job.id, status, reason))
             else:
@@ -468,8 +468,9 @@ class Engine:
             if run is None:
                 return "refused: job is not active"
             run.recorded.wait(10)
-            return f"run {run.run_id}" if run.status != RunStatus.SKIPPED else \
-                f"skipped {run.run_id}"
+            word = {RunStatus.SKIPPED: "skipped", RunStatus.SCHEDULED: "queued"}.get(
+                run.status, "run")
+            return f"{word} {run.run_id}"
         if action == "stop":
             ok = self.stop_run(request["run_id"], kill=bool(payload.get("kill")))
             return "stopping" if ok else "not running"

@@ -1,0 +1,220 @@
+"""A stand-in for the engine when another process (a daemon) holds the database.
+
+The console talks to it exactly as to its own engine. Actions travel as control requests
+that the holding engine serves; what happens there comes back as the same events, made
+by watching the run table a few times a second. Quitting it leaves the daemon and all
+its jobs running.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from tui_scheduler.core.progress import Progress
+from tui_scheduler.core.schedule import ScheduleError, next_fire_after, parse_schedule, resolve_zone
+from tui_scheduler.engine.events import (
+    EngineTrouble,
+    EventBus,
+    FireAccounted,
+    JobsChanged,
+    RunFinished,
+    RunProgress,
+    RunStarted,
+)
+from tui_scheduler.engine.lock import LockHolder, holder_alive
+from tui_scheduler.store.control import ControlTimeout, send_control
+from tui_scheduler.store.db import Store
+from tui_scheduler.store.jobs import get_job_by_id, read_change_counter
+from tui_scheduler.store.models import Job, Run
+
+log = logging.getLogger(__name__)
+_runs = Run.__table__
+_FINISHED = ("succeeded", "failed", "timed_out", "stopped", "interrupted")
+
+
+@dataclass
+class RemoteRun:
+    """What the console needs of a run going on in the other process."""
+
+    job: Job
+    run_id: int | None
+    started_at: datetime | None = None
+    progress: Progress | None = None
+    status: str | None = None
+    recorded: threading.Event = field(default_factory=threading.Event)
+
+
+class _Trouble:
+    trouble: str | None = None
+
+
+class _Holder:
+    def __init__(self, holder: LockHolder):
+        self.host, self.pid = holder.host, holder.pid
+
+
+class AttachedEngine:
+    """Same surface as ``Engine`` for the console, backed by another process's engine."""
+
+    attached = True
+
+    def __init__(self, store: Store, holder: LockHolder, *, poll_s: float = 0.25):
+        self.store = store
+        self.holder = holder
+        self.lock = _Holder(holder)
+        self.bus = EventBus()
+        self.writer = _Trouble()
+        self.started_at = holder.started_at
+        self.running = False
+        self.lost_lock = False
+        self.poll_s = poll_s
+        self._stop = threading.Event()
+        self._live: dict[int, RemoteRun] = {}
+        self._last_id = 0
+        self._counter = -1
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        with self.store.engine.connect() as conn:
+            self._last_id = conn.execute(select(_runs.c.id).order_by(_runs.c.id.desc())
+                                         .limit(1)).scalar() or 0
+        self._counter = read_change_counter(self.store)
+        self._poll(emit=False)
+        self.running = True
+        self._thread = threading.Thread(target=self._loop, name="attached-poll", daemon=True)
+        self._thread.start()
+
+    def shutdown(self, **_ignored: Any) -> None:
+        """Detach: the other engine and its jobs carry on."""
+        self.running = False
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2)
+
+    # ---- actions ----------------------------------------------------------------------
+
+    def run_now(self, job_id: int, params: dict[str, Any] | None = None) -> RemoteRun | None:
+        job = get_job_by_id(self.store, job_id)
+        if job is None or not self.running:
+            return None
+        try:
+            answer = send_control(self.store, "run", job_id=job_id,
+                                  payload={"params": params or {}})
+        except ControlTimeout as exc:
+            self._trouble(str(exc))
+            return None
+        word, _, ident = answer.partition(" ")
+        if word not in ("run", "skipped", "queued"):
+            return None
+        run = RemoteRun(job=job, run_id=int(ident),
+                        status={"skipped": "skipped", "queued": "scheduled"}.get(word))
+        run.recorded.set()
+        return run
+
+    def stop_run(self, run_id: int, *, kill: bool = False) -> bool:
+        try:
+            return send_control(self.store, "stop", run_id=run_id,
+                                payload={"kill": kill}) == "stopping"
+        except ControlTimeout as exc:
+            self._trouble(str(exc))
+            return False
+
+    def stop_job(self, job_id: int, *, kill: bool = False) -> list[int]:
+        ids = [run.run_id for run in self.running_runs(job_id)]
+        for run_id in ids:
+            self.stop_run(run_id, kill=kill)
+        return ids
+
+    def running_runs(self, job_id: int | None = None) -> list[RemoteRun]:
+        return [run for run in list(self._live.values())
+                if job_id is None or run.job.id == job_id]
+
+    def reload(self, job_ids: set[int] | None = None) -> None:
+        """Edits bump the change counter; the holding engine reloads by itself."""
+
+    def next_run_time(self, job_id: int) -> datetime | None:
+        job = get_job_by_id(self.store, job_id)
+        if job is None or not job.enabled or job.paused or job.deleted_at is not None:
+            return None
+        try:
+            schedule = parse_schedule(job.schedule)
+            zone = resolve_zone(job.timezone or None)
+        except ScheduleError:
+            return None
+        return next_fire_after(schedule, datetime.now(UTC), zone, anchor=job.created_at)
+
+    # ---- watching -----------------------------------------------------------------------
+
+    def _trouble(self, message: str | None) -> None:
+        if message != self.writer.trouble:
+            self.writer.trouble = message
+            self.bus.emit(EngineTrouble(message))
+
+    def _loop(self) -> None:
+        beats = 0
+        while not self._stop.wait(self.poll_s):
+            try:
+                self._poll(emit=True)
+                beats += 1
+                if beats % 8 == 0:
+                    self._check_holder()
+            except Exception:  # a bad poll must not end the watching
+                log.exception("attached console poll failed")
+
+    def _check_holder(self) -> None:
+        from tui_scheduler.engine.lock import read_holder
+
+        current = read_holder(self.store)
+        if current is None or current.token != self.holder.token or \
+                not holder_alive(current, datetime.now(UTC)):
+            self._trouble(f"the engine on {self.holder.host} (pid {self.holder.pid}) is gone; "
+                          "restart the console to run its own")
+            self.running = False
+        counter = read_change_counter(self.store)
+        if counter != self._counter:
+            self._counter = counter
+            self.bus.emit(JobsChanged(frozenset()))
+
+    def _poll(self, *, emit: bool) -> None:
+        watched = list(self._live)
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(select(_runs).where(or_(
+                _runs.c.status == "running", _runs.c.id > self._last_id,
+                _runs.c.id.in_(watched)))).mappings().all()
+        jobs: dict[int, Job | None] = {}
+        for row in rows:
+            self._last_id = max(self._last_id, row["id"])
+            run_id, job_id, status = row["id"], row["job_id"], row["status"]
+            known = self._live.get(run_id)
+            if status == "running":
+                progress = None if row["progress_done"] is None else Progress(
+                    row["progress_done"], row["progress_total"], row["progress_message"])
+                if known is None:
+                    job = jobs.setdefault(job_id, get_job_by_id(self.store, job_id))
+                    if job is None:
+                        continue
+                    known = RemoteRun(job=job, run_id=run_id, started_at=row["started_at"],
+                                      progress=progress, status="running")
+                    known.recorded.set()
+                    self._live[run_id] = known
+                    if emit:
+                        self.bus.emit(RunStarted(run_id, job_id, row["trigger"],
+                                                 row["started_at"]))
+                elif progress is not None and progress != known.progress:
+                    known.progress = progress
+                    if emit:
+                        self.bus.emit(RunProgress(run_id, job_id, progress.done,
+                                                  progress.total, progress.message or ""))
+            elif status in _FINISHED:
+                self._live.pop(run_id, None)
+                if emit:
+                    self.bus.emit(RunFinished(run_id, job_id, status, row["exit_code"],
+                                              row["error"]))
+            elif status in ("skipped", "missed", "scheduled") and emit and known is None:
+                self.bus.emit(FireAccounted(run_id, job_id, status, row["error"]))
