@@ -114,6 +114,9 @@ def _item_text(it: CronItem, unit: str) -> str:
     if it.kind == "value":
         return str(it.start)
     if it.kind == "star":
+        if it.step > 1 and (it.end - it.start + 1) % it.step:
+            # */7 fires at :56 then :00; "every 7 minutes" would promise even gaps.
+            return f"every {_ordinal(it.step)} {unit} from {it.start} through {it.end}"
         return f"every {it.step} {unit}s" if it.step > 1 else f"every {unit}"
     if it.step == 1:
         return f"{it.start} through {it.end}"

@@ -62,9 +62,16 @@ def _number(value: Any, field: str, problems: dict[str, str], *, lo: float, hi: 
         problems[field] = f"{value!r} is not a whole number"
         return None
     if not lo <= number <= hi:
-        problems[field] = f"{number:g} is out of range {lo:g}..{hi:g}"
+        problems[field] = f"{_plain(number)} is out of range {_plain(lo)} to {_plain(hi)}"
         return None
     return number
+
+
+def _plain(number: float) -> str:
+    """12 or 2592000 or 0.001, never 2.592e+06."""
+    if float(number).is_integer():
+        return f"{int(number)}" if abs(number) < 1e15 else f"{number:.3g}"
+    return f"{number:.6f}".rstrip("0").rstrip(".")
 
 
 def _choice(value: Any, field: str, enum: type, problems: dict[str, str]) -> str | None:

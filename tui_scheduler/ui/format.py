@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rich.cells import cell_len, set_cell_size
+
 from tui_scheduler.core.durations import format_duration
 
 STATUS_SYMBOLS = {
@@ -76,3 +78,77 @@ def progress_text(done: float | None, total: float | None, message: str = "") ->
     else:
         percent = f"{done:g}"
     return f"{percent} {message}".strip()
+
+
+def relative_stale_in(when: datetime, now: datetime) -> float:
+    """Seconds until ``relative(when, now)`` can read differently, so a table redraws a
+    cell only when its text changes instead of on every tick."""
+    delta = (when - now).total_seconds()
+    magnitude = abs(delta)
+    if magnitude < 60:
+        unit = 1.0
+    elif magnitude < 36000:  # "in 9h59m" still counts minutes
+        unit = 60.0
+    elif magnitude < 86400:
+        unit = 3600.0
+    else:
+        unit = 86400.0
+    into = magnitude % unit
+    # Counting down, the text changes when the remainder runs out; counting up, when it fills.
+    wait = into if delta > 0 else unit - into
+    return max(wait, 0.05)
+
+
+def fire_time(when: datetime | None, now: datetime) -> str:
+    """Local wall time of a fire for a table: '14:05' today ('14:05:30' when seconds
+    matter), 'Thu 09:00' within the week, 'Dec 03 09:00' beyond."""
+    if when is None:
+        return "-"
+    local = now.astimezone().tzinfo
+    here = when.astimezone(local)
+    clock = here.strftime("%H:%M:%S" if here.second else "%H:%M")
+    days = (here.date() - now.astimezone(local).date()).days
+    if days == 0:
+        return clock
+    if 0 < days < 7:
+        return f"{here.strftime('%a')} {clock}"
+    return f"{here.strftime('%b %d')} {clock}"
+
+
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def bar(fraction: float, width: int) -> str:
+    """A text progress bar of ``width`` cells with eighth-cell resolution."""
+    fraction = max(0.0, min(1.0, fraction))
+    eighths = round(fraction * width * 8)
+    full, part = divmod(eighths, 8)
+    text = "█" * full + (_EIGHTHS[part] if part and full < width else "")
+    return text + "░" * (width - len(text))
+
+
+def bouncing_bar(elapsed: float, width: int, block: int = 3) -> str:
+    """An indeterminate bar: a block that sweeps back and forth, two steps a second."""
+    span = max(1, width - block)
+    step = int(elapsed * 2) % (2 * span)
+    start = step if step <= span else 2 * span - step
+    return "░" * start + "▓" * block + "░" * (width - start - block)
+
+
+def eta_text(elapsed: float, typical: float | None) -> str:
+    """What past runs say about the rest: '~40s left', or 'over typical 2m'."""
+    if not typical:
+        return ""
+    left = typical - elapsed
+    if left >= 1:
+        return f"~{_coarse(left)} left"
+    return f"over typical {format_duration(typical)}"
+
+
+def clip(text: str, width: int) -> str:
+    """Cut ``text`` to ``width`` cells, marking the cut with an ellipsis."""
+    if width <= 0:
+        return ""
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, width - 1) + "…"

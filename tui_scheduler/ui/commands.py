@@ -1,0 +1,60 @@
+"""The command palette (ctrl+p): every action by name, plus "run"/"open" for each job.
+
+Actions on "the selected job" act on the job table's cursor row; the per-job commands
+name the job, so any job is one search away from any screen. Searching reads only the
+table's in-memory rows, never the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+Command = tuple[str, str, Callable[[], object]]
+
+
+class JobCommands(Provider):
+    """Commands of the tui-scheduler console."""
+
+    def _commands(self) -> Iterator[Command]:
+        from tui_scheduler.ui.screens.home import HomeScreen
+
+        app = self.app
+        home: HomeScreen = app.home  # type: ignore[attr-defined]
+        if isinstance(self.screen, HomeScreen):
+            yield from [
+                ("Run the selected job now", "r", home.action_run),
+                ("Run the selected job with parameters", "R", home.action_run_params),
+                ("Pause or resume the selected job", "p", home.action_pause),
+                ("Stop the selected job's run", "s (asks first)", home.action_stop),
+                ("Enable or disable the selected job", "x", home.action_toggle_enabled),
+                ("Delete the selected job", "d (asks first; history stays)",
+                 home.action_delete),
+                ("Edit the selected job", "e", home.action_edit),
+                ("Open the selected job's details and runs", "enter", home.action_open),
+                ("Filter jobs by name or tag", "/", home.action_filter),
+                ("Clear the job filter", "escape", home.action_clear_filter),
+                ("Sort the jobs by the next column", "o", home.action_sort),
+                ("Show schedules as cron text or in words", "c", home.action_toggle_cron),
+            ]
+        yield ("New job", "n", home.action_new)
+        yield ("Show every key", "?", app.action_help)
+        yield ("Quit tui-scheduler", "q (asks first when runs are active)", app.action_quit)
+        for row in list(home.table.rows_by_id.values()):
+            name = row.job.name
+            yield (f"Open job {name}", "details and runs", partial(app.open_detail, row.job_id))
+            yield (f"Run job {name} now", "a manual run", partial(app.request_run, row.job_id))
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._commands():
+            if not title.startswith(("Open job ", "Run job ")):
+                yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)

@@ -1,0 +1,93 @@
+"""Run with parameters: a small form of KEY=VALUE lines, prefilled with the job's defaults.
+
+Dismisses with the parameters (a dict of strings) or None when cancelled. The values
+reach a command as ``$PARAM_KEY`` and ``$TUI_SCHEDULER_PARAMS_JSON``, never spliced into
+the command line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.markup import escape
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static, TextArea
+
+KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+def parse_params(text: str) -> tuple[dict[str, str], list[str]]:
+    """KEY=VALUE lines (blank lines and # comments skipped) -> (params, problems)."""
+    params: dict[str, str] = {}
+    problems: list[str] = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep:
+            problems.append(f"line {number}: expected KEY=VALUE")
+        elif not KEY.match(key):
+            problems.append(f"line {number}: {key!r} is not a parameter name "
+                            "(letters, digits, _ . -; not starting with a digit)")
+        else:
+            params[key] = value.strip()
+    return params, problems
+
+
+def params_text(defaults: dict[str, Any]) -> str:
+    return "\n".join(f"{key}={value if isinstance(value, str) else json.dumps(value)}"
+                     for key, value in defaults.items())
+
+
+class ParamsScreen(ModalScreen[dict[str, str] | None]):
+    """Edit the parameters of one manual run."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "run", "Run", id="params.run"),
+        Binding("escape", "cancel", "Cancel", id="params.cancel"),
+    ]
+
+    def __init__(self, job_name: str, defaults: dict[str, Any]) -> None:
+        super().__init__()
+        self.job_name = job_name
+        self.defaults = defaults
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="params-dialog"):
+            yield Static(f"Run [b]{escape(self.job_name)}[/b] with parameters",
+                         id="params-title")
+            yield Static("One KEY=VALUE per line; the job's defaults are filled in. "
+                         "Commands read them as $PARAM_KEY.", id="params-help")
+            yield TextArea(params_text(self.defaults), id="params-text", soft_wrap=False)
+            yield Static("", id="params-error")
+            with Horizontal(id="params-buttons"):
+                yield Button("Run (ctrl+s)", id="params-run", variant="primary")
+                yield Button("Cancel (esc)", id="params-cancel")
+
+    def on_mount(self) -> None:
+        area = self.query_one(TextArea)
+        area.focus()
+        area.move_cursor(area.document.end)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "params-run":
+            self.action_run()
+        else:
+            self.action_cancel()
+
+    def action_run(self) -> None:
+        params, problems = parse_params(self.query_one(TextArea).text)
+        if problems:
+            self.query_one("#params-error", Static).update("\n".join(problems))
+            return
+        self.dismiss(params)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,278 @@
+"""The home screen's table: one row per job, kept live by updating cells by row key.
+
+Rows come from ``ui.rows`` (the model); this widget only decides which rows are shown
+(filter), in what order (sort) and which cells changed since the last tick. Textual 8
+redraws the whole table on every ``update_cell``, so changes are applied in one pass per
+tick, only for rows on screen, and only to cells whose text changed; rendered cells are
+cached per cell so a redraw re-renders just those (see ``_render_cell``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+
+from tui_scheduler.ui.rows import (
+    SORTABLE,
+    JobRow,
+    Palette,
+    View,
+    plan_columns,
+    render_cells,
+    same_cell,
+)
+from tui_scheduler.ui.rows import sort_key as row_sort_key
+
+# Rendered cells kept between redraws; a full screen of a wide table is a few hundred.
+CELL_CACHE_SIZE = 5000
+
+
+class JobTable(DataTable):
+    """Jobs as rows keyed by job id (as text)."""
+
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Open the job: details and runs", id="table.open",
+                show=False),
+        Binding("j", "cursor_down", "Down", id="table.down", show=False),
+        Binding("k", "cursor_up", "Up", id="table.up", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.rows_by_id: dict[int, JobRow] = {}
+        """Every known job, shown or filtered out."""
+        self.view = View(plan_columns(118))
+        """Column widths, palette and schedule style the cells are drawn with."""
+        self.sort_column = "name"
+        self.sort_reverse = False
+        self.filter_text = ""
+        self._planned_width = 0
+        self._order_dirty = False
+        self._cell_cache: dict[tuple, object] = {}
+        self._cell_versions: dict[tuple[str, str], int] = {}
+        self._drawn: dict[int, dict[str, Text]] = {}
+        """The cells currently in the table, per shown job: the base of each diff."""
+
+    # ---- what is shown ----------------------------------------------------------------
+
+    @property
+    def shown_ids(self) -> list[int]:
+        """Jobs with a row (those the filter lets through), in the order they were added."""
+        return list(self._drawn)
+
+    @property
+    def selected_job_id(self) -> int | None:
+        if not self._drawn or self.cursor_row < 0:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key
+        except CellDoesNotExist:
+            return None
+        return int(key.value)
+
+    def select_job(self, job_id: int) -> None:
+        try:
+            self.move_cursor(row=self.get_row_index(str(job_id)), animate=False)
+        except RowDoesNotExist:
+            pass
+
+    def rebuild(self, now: datetime) -> None:
+        """Lay the table out again: after a resize, a theme change or a new filter.
+
+        Live updates never come here; they go through ``refresh_cells``.
+        """
+        selected = self.selected_job_id
+        self._planned_width = self._usable_width()
+        self.view = View(plan_columns(self._planned_width), self.view.palette,
+                         self.view.show_cron)
+        self.clear(columns=True)
+        for column in self.view.columns:
+            self.add_column(self._label(column.key, column.label), width=column.width,
+                            key=column.key)
+        self._drawn.clear()
+        ordered = sorted((r for r in self.rows_by_id.values() if r.matches(self.filter_text)),
+                         key=lambda r: row_sort_key(r, self.sort_column),
+                         reverse=self.sort_reverse)
+        for row in ordered:
+            self._add(row, now)
+        if selected is not None:
+            self.select_job(selected)
+
+    def _usable_width(self) -> int:
+        # The vertical scrollbar (1 cell, see app.tcss) is kept out of the plan so rows
+        # never overflow sideways when enough jobs arrive to need it.
+        return max(40, (self.size.width or 120) - 1)
+
+    def on_resize(self) -> None:
+        if self._usable_width() != self._planned_width:
+            self.rebuild(self.app.now())
+
+    def _add(self, row: JobRow, now: datetime) -> None:
+        cells = render_cells(row, now, self.view)
+        self._drawn[row.job_id] = cells
+        for key in cells:  # a row can come back (filter): its old renders are stale
+            ident = (str(row.job_id), key)
+            self._cell_versions[ident] = self._cell_versions.get(ident, 0) + 1
+        self.add_row(*(cells[c.key] for c in self.view.columns), key=str(row.job_id))
+
+    def _label(self, key: str, label: str) -> Text:
+        if key == self.sort_column:
+            return Text(f"{label} {'▼' if self.sort_reverse else '▲'}", style="bold")
+        return Text(label)
+
+    # ---- model changes ----------------------------------------------------------------
+
+    def upsert(self, row: JobRow, now: datetime) -> None:
+        """A new or changed job: add its row, drop it, or mark it for the next tick."""
+        self.rows_by_id[row.job_id] = row
+        shown = row.job_id in self._drawn
+        if row.matches(self.filter_text) and not shown:
+            self._add(row, now)
+            self.apply_sort()
+        elif shown and not row.matches(self.filter_text):
+            self._remove(row.job_id)
+        else:
+            self.touch(row.job_id)
+
+    def drop(self, job_id: int) -> None:
+        self.rows_by_id.pop(job_id, None)
+        if job_id in self._drawn:
+            self._remove(job_id)
+
+    def _remove(self, job_id: int) -> None:
+        del self._drawn[job_id]
+        self.remove_row(str(job_id))
+
+    def set_filter(self, text: str, now: datetime) -> None:
+        if text != self.filter_text:
+            self.filter_text = text
+            self.rebuild(now)
+
+    def set_sort(self, column: str, reverse: bool) -> None:
+        self.sort_column, self.sort_reverse = column, reverse
+        for col in self.view.columns:
+            self.columns[col.key].label = self._label(col.key, col.label)
+        self.apply_sort()
+
+    def cycle_sort(self) -> None:
+        """Next sortable column; the same column again flips the direction."""
+        columns = [c for c in SORTABLE if c in {col.key for col in self.view.columns}]
+        index = columns.index(self.sort_column) if self.sort_column in columns else -1
+        self.set_sort(columns[(index + 1) % len(columns)], False)
+
+    def apply_sort(self) -> None:
+        """Reorder rows by the model, keeping the cursor on the same job."""
+        selected = self.selected_job_id
+        column = self.sort_column
+        self.sort("state", key=lambda cell: row_sort_key(self.rows_by_id[cell.job_id], column),
+                  reverse=self.sort_reverse)
+        if selected is not None:
+            self.select_job(selected)
+
+    def set_palette(self, palette: Palette, now: datetime) -> None:
+        self.view = View(self.view.columns, palette, self.view.show_cron)
+        self.rebuild(now)
+
+    def toggle_cron(self, now: datetime) -> bool:
+        self.view = View(self.view.columns, self.view.palette, not self.view.show_cron)
+        for row in self.rows_by_id.values():
+            row.recheck_at = None
+        self.refresh_cells(now)
+        return self.view.show_cron
+
+    # ---- the tick ----------------------------------------------------------------------
+
+    def touch(self, job_id: int) -> None:
+        """The model of a job changed (an engine message): redraw it on the next tick,
+        and re-sort if the order depends on what changed."""
+        row = self.rows_by_id.get(job_id)
+        if row is not None:
+            row.recheck_at = None
+            self._order_dirty = True
+
+    def refresh_cells(self, now: datetime) -> int:
+        """Redraw the cells that changed in the rows on screen; returns how many cells
+        were updated.
+
+        Rows out of view are not drawn: with thousands of jobs, many share a fire time
+        and would all tick at once. They are redrawn when they scroll into view.
+        """
+        for job_id in self._drawn:
+            row = self.rows_by_id[job_id]
+            if row.next_fire is not None and row.next_fire <= now:
+                row.refresh_next(now)  # a fire passed: the next one is due
+                row.recheck_at = None
+                self._order_dirty = self._order_dirty or self.sort_column == "next"
+        if self._order_dirty:
+            self._order_dirty = False
+            if self.sort_column != "name":  # names change only through upsert
+                self.apply_sort()
+        due = [jid for jid in self._visible_ids()
+               if (r := self.rows_by_id[jid]).recheck_at is None or r.recheck_at <= now]
+        updated = 0
+        for job_id in due:
+            cells = render_cells(self.rows_by_id[job_id], now, self.view)
+            old = self._drawn[job_id]
+            for key, cell in cells.items():
+                if not same_cell(old.get(key), cell):
+                    self.update_cell(str(job_id), key, cell)
+                    updated += 1
+            self._drawn[job_id] = cells
+        return updated
+
+    def _visible_ids(self) -> list[int]:
+        top = int(self.scroll_y)
+        bottom = min(self.row_count, top + max(0, self.size.height - self.header_height) + 1)
+        return [int(self.coordinate_to_cell_key(Coordinate(index, 0)).row_key.value)
+                for index in range(top, bottom)]
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if int(old_value) != int(new_value) and self.is_mounted:
+            # Rows that come into view may have missed ticks while they were out of it.
+            self.refresh_cells(self.app.now())
+
+    # ---- drawing: cell renders cached across unrelated updates --------------------------
+
+    def update_cell(self, row_key, column_key, value, *, update_width: bool = False) -> None:
+        super().update_cell(row_key, column_key, value, update_width=update_width)
+        cell = (str(getattr(row_key, "value", row_key)), str(getattr(column_key, "value",
+                                                                     column_key)))
+        self._cell_versions[cell] = self._cell_versions.get(cell, 0) + 1
+
+    def _render_cell(self, row_index: int, column_index: int, base_style, width: int,
+                     cursor: bool = False, hover: bool = False):
+        # DataTable keys its cell cache on a table-wide update counter, so one changed
+        # progress cell re-renders every visible cell through Rich (hundreds of them,
+        # slow while twenty runs compete for the GIL). Keyed on each cell's own version
+        # instead, a tick re-renders only the cells that changed.
+        if row_index < 0 or column_index < 0:
+            return super()._render_cell(row_index, column_index, base_style, width,
+                                        cursor, hover)
+        cell = self.coordinate_to_cell_key(Coordinate(row_index, column_index))
+        ident = (str(cell.row_key.value), str(cell.column_key.value))
+        key = (ident, row_index, column_index, base_style, width, cursor, hover,
+               getattr(self, "_show_hover_cursor", None),
+               getattr(self, "_pseudo_class_state", None), self._cell_versions.get(ident, 0))
+        lines = self._cell_cache.get(key)
+        if lines is None:
+            if len(self._cell_cache) > CELL_CACHE_SIZE:
+                self._cell_cache.clear()
+            lines = super()._render_cell(row_index, column_index, base_style, width,
+                                         cursor, hover)
+            self._cell_cache[key] = lines
+        return lines
+
+    def notify_style_update(self) -> None:
+        self._cell_cache.clear()
+        super().notify_style_update()
+
+    def clear(self, columns: bool = False):
+        self._cell_cache.clear()
+        self._cell_versions.clear()
+        return super().clear(columns)
