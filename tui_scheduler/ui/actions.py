@@ -94,7 +94,11 @@ class JobActions:
             self.notify(f"{job.name} did not start: {why}.", severity="warning")
             return
         run.recorded.wait(5)
-        if run.status == "scheduled":
+        if run.status == "skipped":
+            self.notify(f"{job.name} did not start: it is still running and its overlap "
+                        f"policy is skip (recorded as skipped run #{run.run_id}).",
+                        severity="warning")
+        elif run.status == "scheduled":
             self.notify(f"{job.name}: run #{run.run_id} queued behind the running one.")
         else:
             self.notify(f"Started {job.name} (run #{run.run_id}).", timeout=3)

@@ -123,7 +123,8 @@ class SchedulerApp(JobActions, App[None]):
         if isinstance(self.screen, ConfirmScreen):
             return
         runs = self.engine.running_runs()
-        if not runs:
+        if not runs or getattr(self.engine, "attached", False):
+            # Attached to a daemon: its jobs carry on after this console goes.
             self.exit()
             return
         names = ", ".join(sorted({run.job.name for run in runs}))

@@ -1,8 +1,9 @@
 """``tui-scheduler`` with no subcommand: open the database, start the engine in this
 process, run the console, and shut the engine down on the way out.
 
-A database held by another live engine is refused with one line on stderr (exit 1);
-``--demo`` works on a fresh temporary database full of sample jobs.
+When another live engine (a daemon) holds the database, the console attaches to it:
+same screens and keys, actions carried out by that engine, and quitting leaves its jobs
+running. ``--demo`` works on a fresh temporary database full of sample jobs.
 """
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ def launch_console(args) -> int:
         try:
             engine.start()
         except EngineLockedError as exc:
-            print(f"tui-scheduler: {exc}", file=sys.stderr)
-            store.close()
-            return 1
+            from tui_scheduler.engine.attached import AttachedEngine
+
+            engine = AttachedEngine(store, exc.holder)
+            engine.start()
         try:
             if demo_ids:
                 from tui_scheduler.ui.demo import kick
@@ -54,7 +56,7 @@ def launch_console(args) -> int:
             app = SchedulerApp(store, engine)
             app.run()
         finally:
-            active = engine.running_runs()
+            active = [] if getattr(engine, "attached", False) else engine.running_runs()
             if active:
                 # The screen is gone; say why the prompt has not come back yet.
                 print(f"tui-scheduler: stopping {len(active)} run(s)…", file=sys.stderr)

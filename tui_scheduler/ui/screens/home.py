@@ -279,6 +279,9 @@ class HomeScreen(Screen):
         engine = self.app.engine
         self.header.show_clock(clock_text(now))
         self.header.engine_state = "running" if engine.running else "stopped"
+        if getattr(engine, "attached", False):
+            self.header.attached = (f"{engine.lock.host} (pid {engine.lock.pid}, since "
+                                    f"{engine.started_at.astimezone():%H:%M})")
         if engine.lost_lock:
             self.header.trouble = "another engine took over this database"
         elif self.header.trouble is None and engine.writer.trouble:

@@ -24,6 +24,8 @@ class StatusHeader(Widget):
     running: reactive[int] = reactive(0)
     failed_24h: reactive[int | None] = reactive(None)
     """Failed, timed-out and interrupted runs in the last 24 hours; None until counted."""
+    attached: reactive[str | None] = reactive(None)
+    """'host pid N since HH:MM' of the daemon this console is attached to, or None."""
     clock: reactive[str] = reactive("")
     hostname: reactive[str] = reactive("")
     palette: reactive[Palette] = reactive(Palette)
@@ -47,11 +49,13 @@ class StatusHeader(Widget):
         left = Text("tui-scheduler  " if title else "", style="bold")
         if self.trouble:
             left.append(f"⚠ engine trouble: {self.trouble}", style=palette.bad)
+        elif self.attached and self.engine_state == "running":
+            left.append(f"⇄ attached to engine on {self.attached}", style=palette.good)
         elif self.engine_state == "running":
             left.append("● engine running", style=palette.good)
         else:
             left.append(f"○ engine {self.engine_state}", style=palette.warn)
-        if host and self.hostname and not self.trouble:
+        if host and self.hostname and not self.trouble and not self.attached:
             left.append(f" on {self.hostname}", style=palette.muted)
         left.append(f"  {self.jobs} job{'s' if self.jobs != 1 else ''}")
         left.append(f"  ▶ {self.running} running", style=palette.live if self.running else "")

@@ -1,0 +1,77 @@
+"""A console attached to a daemon process on the same SQLite database: it runs, stops
+and pauses jobs there, shows their live progress, and quitting leaves them running."""
+
+from __future__ import annotations
+
+import signal
+
+from tests.engine.test_crash_recovery import start_daemon, wait_engine
+from tests.functional.console_support import add_job, cell, console, job_row, until
+from tests.helpers import runs_of
+from tui_scheduler.engine import Engine, EngineLockedError
+from tui_scheduler.engine.attached import AttachedEngine
+from tui_scheduler.engine.lock import read_holder
+from tui_scheduler.ui.screens.confirm import ConfirmScreen
+
+PROGRESS = "for i in $(seq 1 60); do echo \"$((i * 100 / 60))%\"; sleep 0.1; done"
+
+
+def attach(store) -> AttachedEngine:
+    try:
+        Engine(store).start()
+    except EngineLockedError as exc:
+        engine = AttachedEngine(store, exc.holder)
+        engine.start()
+        return engine
+    raise AssertionError("expected the daemon to hold the database")
+
+
+async def test_attached_console_drives_the_daemon(store, db_path):
+    slow = add_job(store, "slow", "sleep 120", stop_grace_s=1)
+    prog = add_job(store, "prog", PROGRESS)
+    ticker = add_job(store, "ticker", "true", "* * * * * *")
+    daemon = start_daemon(db_path)
+    try:
+        wait_engine(store, daemon)
+        engine = attach(store)
+        async with console(store, engine) as (app, pilot):
+            await until(pilot, lambda: "attached to engine" in app.home.header.render().plain
+                        and f"pid {daemon.pid}" in app.home.header.render().plain,
+                        what="the header to name the daemon")
+            app.home.table.move_cursor(row=app.home.table.get_row_index(str(prog.id)))
+            await pilot.press("r")
+            await until(pilot, lambda: "%" in cell(app, prog.id, "last"), timeout=15,
+                        what="live progress from the daemon")
+            run = runs_of(store, prog.id)[-1]
+            assert run.owner.endswith(f":{daemon.pid}")  # it ran in the daemon
+            app.home.table.move_cursor(row=app.home.table.get_row_index(str(slow.id)))
+            await pilot.press("r")
+            await until(pilot, lambda: any(r.status == "running"
+                                           for r in runs_of(store, slow.id)),
+                        what="the slow job to run in the daemon")
+            await pilot.press("s")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen),
+                        what="the stop question")
+            await pilot.press("y")
+            await until(pilot, lambda: runs_of(store, slow.id)[-1].status == "stopped",
+                        timeout=15, what="the daemon to stop the run")
+            app.home.table.move_cursor(row=app.home.table.get_row_index(str(ticker.id)))
+            await pilot.press("p")
+            await until(pilot, lambda: job_row(store, ticker.id).paused,
+                        what="the job to be paused")
+            await pilot.pause(1.5)
+            count = len(runs_of(store, ticker.id))
+            await pilot.pause(2.5)
+            assert len(runs_of(store, ticker.id)) == count  # the daemon stopped firing it
+            await pilot.press("r")  # start the slow job again, then quit
+            app.home.table.move_cursor(row=app.home.table.get_row_index(str(slow.id)))
+            await pilot.press("r")
+            await until(pilot, lambda: runs_of(store, slow.id)[-1].status == "running",
+                        what="a second slow run")
+            await pilot.press("q")
+        engine.shutdown()
+        assert read_holder(store).pid == daemon.pid and daemon.poll() is None
+        assert runs_of(store, slow.id)[-1].status == "running"  # quitting left it going
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=30)
