@@ -256,3 +256,34 @@ def test_stop_request_escalation(store, make_engine, kill):
         engine.stop_run(run.run_id, kill=True)
         assert run.finished.wait(5)
     assert finished_runs(store, job.id)[-1].status == "stopped"
+
+
+def test_python_jobs_honour_stop_and_are_abandoned_past_grace(store, make_engine, tmp_path,
+                                                               monkeypatch):
+    module = tmp_path / "pyjobs_stop.py"
+    module.write_text(
+        "import time\n"
+        "def polite(ctx):\n"
+        "    while not ctx.stopping.wait(0.05):\n"
+        "        pass\n"
+        "    ctx.log('cleaned up')\n"
+        "def stubborn(ctx):\n"
+        "    time.sleep(3)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    polite = add(store, "polite", "pyjobs_stop:polite", kind="python")
+    stubborn = add(store, "stubborn", "pyjobs_stop:stubborn", kind="python", timeout_s=0.3,
+                   stop_grace_s=0.3)
+    engine = make_engine()
+    run = engine.run_now(polite.id)
+    wait_for(lambda: run.run_id in engine.executor.active, what="the polite run")
+    engine.stop_run(run.run_id)
+    assert run.finished.wait(5)
+    record = finished_runs(store, polite.id)[-1]
+    assert record.status == "stopped"
+    assert [line for _, line in output_text(store, record.id)] == ["cleaned up"]
+    start = time.monotonic()
+    late = engine.run_now(stubborn.id)
+    assert late.finished.wait(5)
+    assert time.monotonic() - start < 2.5  # recorded without waiting for the function
+    record = finished_runs(store, stubborn.id)[-1]
+    assert record.status == "timed_out" and "did not honour" in record.error

@@ -1,6 +1,7 @@
 """Running a ``python`` job: import ``package.module:function`` and call it with a context.
 
-The function runs on the run's own thread. Python cannot kill a thread, so stop and
+The function runs on the run's own thread (no extra thread per run: a burst of a thousand
+runs would spend its time starting threads). Python cannot kill a thread, so stop and
 timeout set ``ctx.stopping``; a function that ignores it past the grace period is
 abandoned (recorded as stopped or timed out) and left to finish on its own.
 """
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from tui_scheduler.core.progress import Progress
-from tui_scheduler.engine.process import ProcessOutcome, StopRequest
+from tui_scheduler.engine.process import ProcessOutcome
 
 
 @dataclass
@@ -81,44 +81,18 @@ def load_callable(reference: str) -> Callable[..., Any]:
     return function
 
 
-def run_python(reference: str, ctx: JobContext, *, timeout: float | None, grace: float,
-               stop: StopRequest) -> ProcessOutcome:
-    result: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            function = load_callable(reference)
-            value = function(ctx)
-            result["ok"] = value is not False
-        except BaseException as exc:  # noqa: BLE001 - the job's failure is the run's result
-            for line in traceback.format_exc().splitlines():
-                ctx._on_line("err", line)
-            result["error"] = f"{type(exc).__name__}: {exc}"[:300]
-
-    worker = threading.Thread(target=target, name=f"pyjob-{ctx.run_id}", daemon=True)
-    worker.start()
-    stopped = timed_out = False
-    deadline = time.monotonic() + timeout if timeout else None
-    while worker.is_alive():
-        wait = 0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic()))
-        worker.join(wait)
-        if not worker.is_alive():
-            break
-        if stop.event.is_set():
-            stopped = True
-            break
-        if deadline is not None and time.monotonic() >= deadline:
-            timed_out = True
-            break
-    if stopped or timed_out:
-        ctx.stopping.set()
-        worker.join(0 if stop.kill_now else grace)
-    if worker.is_alive():
-        return ProcessOutcome(exit_code=None, signal_name=None, stopped=stopped,
-                              timed_out=timed_out, last_stderr="did not honour the stop request")
-    if "error" in result:
-        return ProcessOutcome(exit_code=1, signal_name=None, stopped=stopped,
-                              timed_out=timed_out, last_stderr=result["error"])
-    return ProcessOutcome(exit_code=0 if result.get("ok") else 1, signal_name=None,
-                          stopped=stopped, timed_out=timed_out,
-                          last_stderr="" if result.get("ok") else "the function returned False")
+def call_python(reference: str, ctx: JobContext) -> ProcessOutcome:
+    """Call the job's function on this thread (the run's own); stop and timeout reach it
+    through ``ctx.stopping``, set by the engine's watchdog (``RunExecutor.tick``)."""
+    try:
+        function = load_callable(reference)
+        value = function(ctx)
+    except BaseException as exc:  # noqa: BLE001 - the job's failure is the run's result
+        for line in traceback.format_exc().splitlines():
+            ctx._on_line("err", line)
+        return ProcessOutcome(exit_code=1, signal_name=None, stopped=False, timed_out=False,
+                              last_stderr=f"{type(exc).__name__}: {exc}"[:300])
+    if value is False:
+        return ProcessOutcome(exit_code=1, signal_name=None, stopped=False, timed_out=False,
+                              last_stderr="the function returned False")
+    return ProcessOutcome(exit_code=0, signal_name=None, stopped=False, timed_out=False)

@@ -11,6 +11,7 @@ import os
 import re
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,7 @@ from tui_scheduler.core.progress import Progress
 from tui_scheduler.engine import records
 from tui_scheduler.engine.events import EventBus, RunFinished, RunOutput, RunProgress, RunStarted
 from tui_scheduler.engine.process import CommandRunner, ProcessOutcome, StopRequest
-from tui_scheduler.engine.pyjob import JobContext, run_python
+from tui_scheduler.engine.pyjob import JobContext, call_python
 from tui_scheduler.engine.sink import DEFAULT_CAP, OutputSink
 from tui_scheduler.store.db import Store
 from tui_scheduler.store.jobs import get_job_by_id
@@ -55,6 +56,14 @@ class ActiveRun:
     """Set once the run has its row (and ``run_id``)."""
     finished: threading.Event = field(default_factory=threading.Event)
     force_queue: bool = False
+    deadline: float | None = None
+    """Monotonic time a python run times out at (the watchdog enforces it)."""
+    stop_kind: str | None = None
+    """'stopped' or 'timed_out' once the watchdog told a python run to stop."""
+    abandon_at: float | None = None
+    closed: bool = False
+    """The result is recorded; a late return of an abandoned function changes nothing."""
+    finish_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def param_env(params: dict[str, Any]) -> dict[str, str]:
@@ -134,8 +143,12 @@ class RunExecutor:
                 _load_last_success=lambda: last_success_time(self.store, job.id),
                 _load_state=load_state)
             run.context = ctx
-            return run_python(job.target, ctx, timeout=job.timeout_s, grace=job.stop_grace_s,
-                              stop=run.stop)
+            if job.timeout_s:
+                run.deadline = time.monotonic() + job.timeout_s
+            outcome = call_python(job.target, ctx)
+            outcome.stopped = run.stop_kind == "stopped"
+            outcome.timed_out = run.stop_kind == "timed_out"
+            return outcome
         env = {**os.environ, **json.loads(job.env or "{}"), **param_env(params),
                "PYTHONUNBUFFERED": "1", "TUI_SCHEDULER_RUN_ID": str(run.run_id),
                "TUI_SCHEDULER_JOB": job.name, "TUI_SCHEDULER_TRIGGER": run.trigger}
@@ -150,6 +163,32 @@ class RunExecutor:
         return runner.run(timeout=job.timeout_s, grace=job.stop_grace_s, stop=run.stop)
 
     def _finish(self, run: ActiveRun, outcome: ProcessOutcome) -> None:
+        with run.finish_lock:
+            if run.closed:
+                return
+            run.closed = True
+            self._record_finish(run, outcome)
+
+    def _watch_python(self, run: ActiveRun, now: float) -> None:
+        """Stop and timeout for python runs: ask via ctx.stopping, abandon after grace."""
+        ctx = run.context
+        if ctx is None or run.closed:
+            return
+        if run.stop_kind is None:
+            if run.stop.event.is_set():
+                run.stop_kind = "stopped"
+            elif run.deadline is not None and now >= run.deadline:
+                run.stop_kind = "timed_out"
+            if run.stop_kind:
+                ctx.stopping.set()
+                run.abandon_at = now + run.job.stop_grace_s
+        if run.abandon_at is not None and (now >= run.abandon_at or run.stop.kill_now):
+            self._finish(run, ProcessOutcome(
+                exit_code=None, signal_name=None, stopped=run.stop_kind == "stopped",
+                timed_out=run.stop_kind == "timed_out",
+                last_stderr="did not honour the stop request"))
+
+    def _record_finish(self, run: ActiveRun, outcome: ProcessOutcome) -> None:
         if outcome.stopped:
             status, error = RunStatus.STOPPED, run.stop.reason
         elif outcome.timed_out:
@@ -199,7 +238,10 @@ class RunExecutor:
             runs = list(self.active.values())
         rows = []
         now = records.utcnow()
+        clock = time.monotonic()
         for run in runs:
+            if run.context is not None:
+                self._watch_python(run, clock)
             if run.sink is not None and run.sink.lines != run.emitted_lines:
                 run.emitted_lines = run.sink.lines
                 run.sink.flush()
