@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     daemon.add_argument("--drain", metavar="DUR", default="0s",
                         help="on SIGTERM, let running jobs finish for this long before "
                              "stopping them (default 0s)")
+    daemon.add_argument("--heartbeat", metavar="DUR", default="5s",
+                        help="heartbeat period (default 5s); on a shared PostgreSQL database "
+                             "an engine silent for 1.5 periods is taken over")
     unit = command("service-unit", "print a systemd unit file that runs the daemon")
     scope = unit.add_mutually_exclusive_group()
     scope.add_argument("--user", dest="system", action="store_false", default=False,

@@ -192,24 +192,27 @@ class _JournalFormatter(logging.Formatter):
         return text
 
 
-def _drain_seconds(text: str) -> float:
+def _drain_seconds(text: str, option: str = "--drain") -> float:
     from tui_scheduler.core.durations import parse_duration
 
     try:
         return parse_duration(text)
     except ValueError as exc:
-        raise CliError(f"--drain: {exc}", 2) from None
+        raise CliError(f"{option}: {exc}", 2) from None
 
 
 def cmd_daemon(args) -> int:
     from tui_scheduler.engine import Engine
 
     drain = _drain_seconds(args.drain)
+    heartbeat = _drain_seconds(args.heartbeat, "--heartbeat")
+    if not 0.2 <= heartbeat <= 300:
+        raise CliError("--heartbeat must be between 0.2s and 5m", 2)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_JournalFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
     store = open_db(args)
-    engine = Engine(store)
+    engine = Engine(store, heartbeat_s=heartbeat)
     done = threading.Event()
 
     def on_signal(signum, _frame) -> None:

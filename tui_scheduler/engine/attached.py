@@ -170,9 +170,16 @@ class AttachedEngine:
     def _check_holder(self) -> None:
         from tui_scheduler.engine.lock import read_holder
 
-        current = read_holder(self.store)
-        if current is None or current.token != self.holder.token or \
-                not holder_alive(current, datetime.now(UTC)):
+        if self.store.is_sqlite:
+            current = read_holder(self.store)
+            gone = current is None or current.token != self.holder.token or \
+                not holder_alive(current, datetime.now(UTC))
+        else:
+            from tui_scheduler.engine.cluster import live_node
+
+            # On a shared database any live engine serves the console's requests.
+            gone = live_node(self.store) is None
+        if gone:
             self._trouble(f"the engine on {self.holder.host} (pid {self.holder.pid}) is gone; "
                           "restart the console to run its own")
             self.running = False

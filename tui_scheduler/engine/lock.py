@@ -47,7 +47,11 @@ class LockHolder:
 def process_alive(pid: int, since: datetime) -> bool:
     """True when ``pid`` runs here and was created no later than ``since``."""
     try:
-        created = psutil.Process(pid).create_time()
+        process = psutil.Process(pid)
+        created = process.create_time()
+        # A zombie has exited; nobody may reap it (PID 1 in a container often doesn't).
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
     except psutil.Error:
         return False
     return created <= since.timestamp() + 1.0
@@ -69,6 +73,11 @@ def read_holder(store: Store) -> LockHolder | None:
 
 
 def live_holder(store: Store) -> LockHolder | None:
+    """The live engine serving this database, if any (on PostgreSQL: any live one)."""
+    if not store.is_sqlite:
+        from tui_scheduler.engine.cluster import live_node
+
+        return live_node(store)
     holder = read_holder(store)
     if holder is not None and holder_alive(holder, datetime.now(UTC)):
         return holder

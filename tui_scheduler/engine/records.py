@@ -75,12 +75,37 @@ def insert_runs(rows: list[dict[str, Any]]):
             taken = {(job_id, when) for job_id, when in found}
         keep = [r for r in rows if (r["job_id"], r["scheduled_for"]) not in taken
                 or r["trigger"] not in _FIRE_TRIGGERS]
-        ids: list[int] = []
-        if keep:
+        by_row: dict[int, int] = {}
+        if conn.dialect.name == "postgresql":
+            # Engines sharing the database race for each fire: the unique index decides,
+            # and only the engine whose row lands runs it.
+            fire_rows = [r for r in keep if r["trigger"] in _FIRE_TRIGGERS
+                         and r["scheduled_for"] is not None]
+            if fire_rows:
+                from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+                landed = conn.execute(
+                    pg_insert(_runs).values(fire_rows).on_conflict_do_nothing(
+                        index_elements=["job_id", "scheduled_for"],
+                        index_where=_runs.c.trigger.in_(_FIRE_TRIGGERS))
+                    .returning(_runs.c.id, _runs.c.job_id, _runs.c.scheduled_for)).all()
+                ids_by_fire = {(job_id, when): run_id for run_id, job_id, when in landed}
+                for r in fire_rows:
+                    run_id = ids_by_fire.get((r["job_id"], r["scheduled_for"]))
+                    if run_id is not None:
+                        by_row[id(r)] = run_id
+                fire_ids = {id(r) for r in fire_rows}
+                keep = [r for r in keep if id(r) not in fire_ids] + \
+                    [r for r in fire_rows if id(r) in by_row]
+                rest = [r for r in keep if id(r) not in by_row]
+            else:
+                rest = keep
+        else:
+            rest = keep
+        if rest:
             result = conn.execute(insert(_runs).returning(_runs.c.id,
-                                                          sort_by_parameter_order=True), keep)
-            ids = [row[0] for row in result]
-        by_row = {id(r): run_id for r, run_id in zip(keep, ids, strict=True)}
+                                                          sort_by_parameter_order=True), rest)
+            by_row.update({id(r): row[0] for r, row in zip(rest, result, strict=True)})
         marks: dict[int, datetime] = {}
         for r in keep:
             if r["trigger"] in _FIRE_TRIGGERS and r["scheduled_for"] is not None:

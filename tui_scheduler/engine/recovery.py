@@ -22,7 +22,7 @@ from sqlmodel import col, select
 from tui_scheduler.core.policies import RunStatus, Trigger
 from tui_scheduler.core.schedule import ScheduleError, next_fire_after, parse_schedule, resolve_zone
 from tui_scheduler.engine import records
-from tui_scheduler.engine.lock import process_alive
+from tui_scheduler.engine.lock import LockHolder, process_alive
 from tui_scheduler.store.models import Job, Run
 
 log = logging.getLogger(__name__)
@@ -41,22 +41,37 @@ def owner_alive(owner: str, our_owner: str, host: str, since: datetime) -> bool:
 
 def recover(engine, cutoff: datetime) -> None:
     _recover_runs(engine)
-    _account_missed_fires(engine, cutoff)
+    if getattr(engine.lock, "first", True):
+        # With other engines alive on a shared database, fires were not missed.
+        _account_missed_fires(engine, cutoff)
     for job in list(engine._jobs.values()):
         if job.enabled and not job.paused and job.schedule == "@reboot":
             engine.fire(job.id, engine.started_at, Trigger.SCHEDULE)
 
 
-def _recover_runs(engine) -> None:
+def _recover_runs(engine, dead_owner: str | None = None,
+                  dead: LockHolder | None = None) -> None:
+    """Settle runs left by dead engines: all dead ones at start-up, or the one engine
+    ``dead_owner`` ("host:pid") a survivor just found gone."""
     executor = engine.executor
     with engine.store.session() as session:
-        stale = session.exec(select(Run).where(col(Run.status).in_(
-            [RunStatus.RUNNING, RunStatus.SCHEDULED])).order_by(Run.id)).all()
+        query = select(Run).where(col(Run.status).in_([RunStatus.RUNNING,
+                                                       RunStatus.SCHEDULED]))
+        if dead_owner is not None:
+            query = query.where(Run.owner == dead_owner)
+        stale = session.exec(query.order_by(Run.id)).all()
+    shared = getattr(engine.lock, "shared", False)
+    live = engine.lock.live_owners() if shared and dead_owner is None else set()
     restarts: list[Run] = []
     for run in stale:
         since = run.started_at or run.created_at
-        if owner_alive(run.owner, executor.owner, executor.host, since):
-            continue
+        if dead_owner is None:
+            if run.owner == executor.owner or run.owner in live:
+                continue
+            if owner_alive(run.owner, executor.owner, executor.host, since):
+                continue
+        if shared and run.status == RunStatus.SCHEDULED and not run.owner:
+            continue  # a queued run of some live engine (queued rows carry no owner)
         if run.status == RunStatus.SCHEDULED:
             if run.trigger == Trigger.RETRY and run.job_id in engine._jobs:
                 engine.arm_row(run.id, max(run.scheduled_for or records.utcnow(),
@@ -66,7 +81,7 @@ def _recover_runs(engine) -> None:
                 run.id, RunStatus.MISSED, "the engine stopped before this queued run started"))
             continue
         _stop_leftover(run, executor.host)
-        holder = engine.lock.previous
+        holder = dead or engine.lock.previous
         who = f" (engine {holder.host} pid {holder.pid})" if holder else ""
         engine.writer.submit(records.set_status(
             run.id, RunStatus.INTERRUPTED, f"the engine stopped while the run was going{who}"))
@@ -98,6 +113,13 @@ def _stop_leftover(run: Run, host: str) -> None:
             if not process_alive(run.pid, run.started_at):
                 return
             time.sleep(0.05)
+
+
+def take_over(engine, dead: LockHolder) -> None:
+    """A survivor settles the runs of an engine that stopped sending heartbeats."""
+    log.warning("engine %s pid %s stopped sending heartbeats; taking over its runs",
+                dead.host, dead.pid)
+    _recover_runs(engine, dead_owner=f"{dead.host}:{dead.pid}", dead=dead)
 
 
 def missed_fires(job: Job, cutoff: datetime) -> list[datetime]:

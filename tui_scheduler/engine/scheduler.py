@@ -51,7 +51,12 @@ class Engine:
         self.bus = EventBus()
         self.writer = BatchWriter(store, on_trouble=lambda m: self.bus.emit(EngineTrouble(m)))
         self.executor = RunExecutor(store, self.writer, self.bus, output_cap=output_cap)
-        self.lock = EngineLock(store)
+        if store.is_sqlite:
+            self.lock = EngineLock(store)
+        else:
+            from tui_scheduler.engine.cluster import ClusterMembership
+
+            self.lock = ClusterMembership(store, heartbeat_s)
         self.heartbeat_s = heartbeat_s
         self.tick_s = tick_s
         self.poll_s = poll_s
@@ -420,7 +425,9 @@ class Engine:
     # ---- ticker: output, heartbeats, change polling -------------------------------------
 
     def _tick_loop(self) -> None:
-        next_beat = time.monotonic() + self.heartbeat_s
+        # Two beats per period: an engine is declared dead after 1.5 periods of silence.
+        beat_every = self.heartbeat_s / 2
+        next_beat = time.monotonic() + beat_every
         next_poll = time.monotonic() + self.poll_s
         while not self._stop.wait(self.tick_s):
             now = time.monotonic()
@@ -428,14 +435,28 @@ class Engine:
             try:
                 self.executor.tick(heartbeat=beat)
                 if beat:
-                    next_beat = now + self.heartbeat_s
+                    next_beat = now + beat_every
                     self.writer.submit(self.lock.heartbeat_op()).add_done_callback(
                         self._check_lock)
+                if self.running and self._shared and not self.lost_lock:
+                    self._take_over_dead()
                 if now >= next_poll and self.running:
                     next_poll = now + self.poll_s
                     self._poll()
             except Exception:
                 log.exception("engine tick failed")
+
+    @property
+    def _shared(self) -> bool:
+        return getattr(self.lock, "shared", False)
+
+    def _take_over_dead(self) -> None:
+        """Checked every tick, so a dead engine's runs move within 1.5 heartbeat periods
+        plus a tick."""
+        from tui_scheduler.engine.recovery import take_over
+
+        for dead in self.lock.claim_dead():
+            take_over(self, dead)
 
     def _check_lock(self, future) -> None:
         if future.exception() is None and future.result() is False and self.running:
@@ -457,8 +478,23 @@ class Engine:
             pending = conn.execute(select(_control).where(_control.c.done_at.is_(None))
                                    .order_by(_control.c.id)).mappings().all()
         for request in pending:
+            if not self._claim(request):
+                continue
             result = self._serve(request)
             self.writer.submit(_finish_control(request["id"], result))
+
+    def _claim(self, request) -> bool:
+        """On a shared database, exactly one engine serves each request: a stop goes to
+        the engine running that run, anything else to whichever engine claims it first."""
+        if not getattr(self.lock, "shared", False):
+            return True
+        if request["action"] == "stop" and request["run_id"] not in self.executor.active:
+            return False
+        with self.store.engine.begin() as conn:
+            claimed = conn.execute(update(_control).where(_control.c.id == request["id"])
+                                   .where(_control.c.claimed_by == "")
+                                   .values(claimed_by=self.lock.token)).rowcount
+        return claimed == 1
 
     def _serve(self, request) -> str:
         payload = json.loads(request["payload"] or "{}")

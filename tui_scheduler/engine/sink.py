@@ -41,6 +41,8 @@ class OutputSink:
         self._lock = threading.Lock()
         self._head_budget = cap // 2
         self._tail_budget = cap - self._head_budget
+        # Chunks much smaller than the head, so a small cap still keeps a head.
+        self._chunk_bytes = min(CHUNK_BYTES, max(1024, cap // 16))
         self._pending: list[str] = []
         self._pending_stream = "out"
         self._pending_bytes = 0
@@ -71,7 +73,7 @@ class OutputSink:
                 self.lines += 1
                 self._pending.append(line)
                 self._pending_bytes += nbytes
-                if self._pending_bytes >= CHUNK_BYTES:
+                if self._pending_bytes >= self._chunk_bytes:
                     wait_for += self._cut_locked()
         for future in wait_for:
             future.result()

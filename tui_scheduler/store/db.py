@@ -95,7 +95,11 @@ def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) ->
 
 def _make_engine(location: str) -> Engine:
     if "://" in location:
-        return create_engine(location, pool_pre_ping=True)
+        url = location
+        if url.startswith(("postgresql://", "postgres://")):
+            # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=16)
     path = Path(location).expanduser()
     _prepare_sqlite_file(path)
     engine = create_engine(

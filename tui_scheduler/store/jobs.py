@@ -26,7 +26,7 @@ def utcnow() -> datetime:
 
 
 def bump_change_counter(session: Session) -> None:
-    session.exec(text("UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+    session.exec(text("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS VARCHAR) "
                       "WHERE key = 'change_counter'"))
 
 

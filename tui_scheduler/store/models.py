@@ -153,6 +153,19 @@ class EngineLock(SQLModel, table=True):
     heartbeat_at: datetime = Field(sa_column=_utc_column(nullable=False))
 
 
+class EngineNode(SQLModel, table=True):
+    """One live engine sharing a PostgreSQL database with others (SQLite has one engine,
+    named by ``engine_lock``). Survivors delete the row of an engine whose heartbeats stop."""
+
+    __tablename__ = "engine_node"
+
+    token: str = Field(primary_key=True)
+    host: str
+    pid: int
+    started_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    heartbeat_at: datetime = Field(sa_column=_utc_column(nullable=False))
+
+
 class Control(SQLModel, table=True):
     """A request from the CLI or another console for the engine that holds the database."""
 
@@ -166,6 +179,8 @@ class Control(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc_column(nullable=False))
     done_at: datetime | None = Field(default=None, sa_column=_utc_column(index=True))
     result: str = ""
+    claimed_by: str = ""
+    """Token of the engine serving it, where several engines share the database."""
 
 
 class Meta(SQLModel, table=True):
