@@ -5,34 +5,58 @@ from __future__ import annotations
 
 import signal
 
-from tests.engine.test_crash_recovery import start_daemon, wait_engine
+import pytest
+
+from tests.engine.test_crash_recovery import start_daemon
 from tests.functional.console_support import add_job, cell, console, job_row, until
-from tests.helpers import runs_of
+from tests.helpers import runs_of, wait_for
 from tui_scheduler.engine import Engine, EngineLockedError
 from tui_scheduler.engine.attached import AttachedEngine
-from tui_scheduler.engine.lock import read_holder
+from tui_scheduler.engine.lock import live_holder
+from tui_scheduler.store.db import open_store
 from tui_scheduler.ui.screens.confirm import ConfirmScreen
 
 PROGRESS = "for i in $(seq 1 60); do echo \"$((i * 100 / 60))%\"; sleep 0.1; done"
 
 
 def attach(store) -> AttachedEngine:
-    try:
-        Engine(store).start()
-    except EngineLockedError as exc:
-        engine = AttachedEngine(store, exc.holder)
-        engine.start()
-        return engine
-    raise AssertionError("expected the daemon to hold the database")
+    if store.is_sqlite:
+        try:
+            Engine(store).start()
+        except EngineLockedError as exc:
+            engine = AttachedEngine(store, exc.holder)
+            engine.start()
+            return engine
+        raise AssertionError("expected the daemon to hold the database")
+    holder = live_holder(store)
+    assert holder is not None
+    engine = AttachedEngine(store, holder)
+    engine.start()
+    return engine
 
 
-async def test_attached_console_drives_the_daemon(store, db_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, db_path):
+    """(store, --db value) for each database kind."""
+    if request.param == "sqlite":
+        store = open_store(db_path)
+        yield store, db_path
+    else:
+        url = request.getfixturevalue("pg_url")
+        store = open_store(url)
+        yield store, url
+    store.close()
+
+
+async def test_attached_console_drives_the_daemon(backend):
+    store, db_path = backend
     slow = add_job(store, "slow", "sleep 120", stop_grace_s=1)
     prog = add_job(store, "prog", PROGRESS)
     ticker = add_job(store, "ticker", "true", "* * * * * *")
     daemon = start_daemon(db_path)
     try:
-        wait_engine(store, daemon)
+        wait_for(lambda: (h := live_holder(store)) is not None and h.pid == daemon.pid,
+                 timeout=20, what="the daemon to serve the database")
         engine = attach(store)
         async with console(store, engine) as (app, pilot):
             await until(pilot, lambda: "attached to engine" in app.home.header.render().plain
@@ -46,9 +70,8 @@ async def test_attached_console_drives_the_daemon(store, db_path):
             assert run.owner.endswith(f":{daemon.pid}")  # it ran in the daemon
             app.home.table.move_cursor(row=app.home.table.get_row_index(str(slow.id)))
             await pilot.press("r")
-            await until(pilot, lambda: any(r.status == "running"
-                                           for r in runs_of(store, slow.id)),
-                        what="the slow job to run in the daemon")
+            await until(pilot, lambda: engine.running_runs(slow.id),
+                        what="the console to see the slow job running in the daemon")
             await pilot.press("s")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen),
                         what="the stop question")
@@ -70,7 +93,7 @@ async def test_attached_console_drives_the_daemon(store, db_path):
                         what="a second slow run")
             await pilot.press("q")
         engine.shutdown()
-        assert read_holder(store).pid == daemon.pid and daemon.poll() is None
+        assert live_holder(store).pid == daemon.pid and daemon.poll() is None
         assert runs_of(store, slow.id)[-1].status == "running"  # quitting left it going
     finally:
         daemon.send_signal(signal.SIGTERM)
