@@ -38,14 +38,7 @@ def launch_console(args) -> int:
 
             demo_ids = populate(store)
         _quiet_logging()
-        engine = Engine(store)
-        try:
-            engine.start()
-        except EngineLockedError as exc:
-            from tui_scheduler.engine.attached import AttachedEngine
-
-            engine = AttachedEngine(store, exc.holder)
-            engine.start()
+        engine = _start_or_attach(store, Engine, EngineLockedError)
         try:
             if demo_ids:
                 from tui_scheduler.ui.demo import kick
@@ -66,6 +59,27 @@ def launch_console(args) -> int:
     finally:
         if demo_dir is not None:
             shutil.rmtree(demo_dir, ignore_errors=True)
+
+
+def _start_or_attach(store, engine_class, locked_error):
+    """Our own engine, or a stand-in attached to the live one(s) serving the database
+    (on PostgreSQL any live engine; on SQLite the one holding the lock)."""
+    from tui_scheduler.engine.attached import AttachedEngine
+    from tui_scheduler.engine.lock import live_holder
+
+    if not store.is_sqlite:
+        holder = live_holder(store)
+        if holder is not None:
+            engine = AttachedEngine(store, holder)
+            engine.start()
+            return engine
+    engine = engine_class(store)
+    try:
+        engine.start()
+    except locked_error as exc:
+        engine = AttachedEngine(store, exc.holder)
+        engine.start()
+    return engine
 
 
 def _quiet_logging() -> None:
