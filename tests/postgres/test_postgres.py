@@ -133,3 +133,35 @@ def test_killed_engine_is_taken_over_within_two_heartbeats(pg_url, pg_store):
                 proc.send_signal(signal.SIGTERM)
         for proc in engines:
             proc.wait(timeout=30)
+
+
+def named_daemon(url, name) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tui_scheduler", "--db", url, "daemon",
+                             "--heartbeat", f"{HEARTBEAT}s", "--name", name],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def test_pinned_and_every_engine_jobs(pg_url, pg_store):
+    assert cli(pg_url, "add", "pinned", "--cron", "* * * * * *", "--command", "true",
+               "--engines", "b").returncode == 0
+    assert cli(pg_url, "add", "everywhere", "--cron", "* * * * * *", "--command", "true",
+               "--engines", "*").returncode == 0
+    bad = cli(pg_url, "add", "bad", "--manual", "--command", "true", "--engines", "no way!")
+    assert bad.returncode == 2 and "engine name" in bad.stderr
+    engines = {name: named_daemon(pg_url, name) for name in ("a", "b", "c")}
+    try:
+        wait_for(lambda: live_engines(pg_store) == 3, timeout=30, what="three engines")
+        start = datetime.now(UTC)
+        time.sleep(4)
+        end = datetime.now(UTC)
+    finally:
+        for proc in engines.values():
+            proc.send_signal(signal.SIGTERM)
+        for proc in engines.values():
+            proc.wait(timeout=30)
+    window = [r for r in all_runs(pg_store) if r.scheduled_for and r.status == "succeeded"
+              and start < r.scheduled_for < end]
+    pinned = [r for r in window if r.job_id == 1]
+    assert pinned and {r.owner.rsplit(":", 1)[1] for r in pinned} == {str(engines["b"].pid)}
+    everywhere = Counter(r.scheduled_for for r in window if r.job_id == 2)
+    assert everywhere and set(everywhere.values()) == {3}  # one run per engine per fire

@@ -52,7 +52,7 @@ def fields_from_args(args, *, creating: bool) -> dict[str, Any]:
     simple = {"tz": "timezone", "description": "description", "retries": "retries",
               "retry_backoff": "retry_backoff", "overlap": "overlap", "misfire": "misfire",
               "catchup_limit": "catchup_limit", "stop_on_error": "stop_on_error",
-              "restartable": "restartable", "workdir": "workdir"}
+              "restartable": "restartable", "workdir": "workdir", "engines": "engines"}
     for option, field in simple.items():
         value = getattr(args, option)
         if value is not None:

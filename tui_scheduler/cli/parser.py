@@ -50,6 +50,9 @@ def add_job_options(parser: argparse.ArgumentParser, *, creating: bool) -> None:
     parser.add_argument("--workdir", metavar="DIR")
     parser.add_argument("--tag", action="append", metavar="TAG", default=None,
                         help="tag (repeatable; or comma-separated)")
+    parser.add_argument("--engines", metavar="NAMES",
+                        help="on a shared PostgreSQL database: '*' runs it on every engine, "
+                             "a comma list pins it to those engines (default: any one)")
     parser.add_argument("--disabled", action="store_true", default=None,
                         help="create the job disabled")
 
@@ -121,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     daemon.add_argument("--drain", metavar="DUR", default="0s",
                         help="on SIGTERM, let running jobs finish for this long before "
                              "stopping them (default 0s)")
+    daemon.add_argument("--name", metavar="NAME",
+                        help="this engine's name, for jobs pinned with --engines "
+                             "(default: the host name)")
     daemon.add_argument("--heartbeat", metavar="DUR", default="5s",
                         help="heartbeat period (default 5s); on a shared PostgreSQL database "
                              "an engine silent for 1.5 periods is taken over")

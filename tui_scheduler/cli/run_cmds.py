@@ -212,7 +212,7 @@ def cmd_daemon(args) -> int:
     handler.setFormatter(_JournalFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
     store = open_db(args)
-    engine = Engine(store, heartbeat_s=heartbeat)
+    engine = Engine(store, heartbeat_s=heartbeat, name=args.name)
     done = threading.Event()
 
     def on_signal(signum, _frame) -> None:

@@ -24,7 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "enabled": True, "paused": False, "timeout_s": None, "stop_grace_s": 10.0, "retries": 0,
     "retry_delay_s": 30.0, "retry_backoff": 2.0, "retry_max_delay_s": 3600.0, "overlap": "skip",
     "misfire": "skip", "catchup_limit": 10, "stop_on_error": False, "restartable": False,
-    "params": {}, "env": {}, "workdir": "", "tags": [],
+    "params": {}, "env": {}, "workdir": "", "tags": [], "engines": "",
 }
 FIELDS = ("name", *DEFAULTS)
 
@@ -158,6 +158,15 @@ def validate_job_fields(raw: dict[str, Any]) -> dict[str, Any]:
     values["env"] = {str(k): str(v) for k, v in env.items()}
     values["workdir"] = str(values["workdir"] or "").strip()
     values["tags"] = _tags(values["tags"])
+    engines = str(values["engines"] or "").strip()
+    if engines != "*":
+        names = _tags(engines)
+        bad = [name for name in names if not NAME_PATTERN.match(name)]
+        if bad:
+            problems["engines"] = (f"{bad[0]!r} is not an engine name; use '*' for every "
+                                   "engine or a comma list of names")
+        engines = ",".join(names)
+    values["engines"] = engines
     values["description"] = str(values["description"] or "")
     if problems:
         raise JobSpecError(problems)

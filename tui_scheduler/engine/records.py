@@ -42,13 +42,14 @@ def insert_run(*, advance_fire_mark: bool = False, **fields: Any):
 def run_row(*, job_id: int, trigger: str, status: str, scheduled_for: datetime | None,
             attempt: int = 1, params: dict | None = None, host: str = "", owner: str = "",
             started_at: datetime | None = None, finished_at: datetime | None = None,
-            error: str = "") -> dict[str, Any]:
+            error: str = "", shard: str = "") -> dict[str, Any]:
     return {
         "job_id": job_id, "trigger": trigger, "status": status, "scheduled_for": scheduled_for,
         "created_at": utcnow(), "started_at": started_at, "finished_at": finished_at,
         "attempt": attempt, "params": json.dumps(params or {}, sort_keys=True), "host": host,
         "owner": owner, "error": error[:500], "heartbeat_at": started_at,
         "progress_message": "", "output_bytes": 0, "output_truncated": False,
+        "shard": shard,
     }
 
 
@@ -68,12 +69,13 @@ def insert_runs(rows: list[dict[str, Any]]):
         if fires:
             job_ids = sorted({job_id for job_id, _ in fires})
             times = sorted({when for _, when in fires})
-            found = conn.execute(select(_runs.c.job_id, _runs.c.scheduled_for)
+            found = conn.execute(select(_runs.c.job_id, _runs.c.scheduled_for, _runs.c.shard)
                                  .where(_runs.c.trigger.in_(_FIRE_TRIGGERS))
                                  .where(_runs.c.job_id.in_(job_ids))
                                  .where(_runs.c.scheduled_for.between(times[0], times[-1])))
-            taken = {(job_id, when) for job_id, when in found}
-        keep = [r for r in rows if (r["job_id"], r["scheduled_for"]) not in taken
+            taken = {(job_id, when, shard) for job_id, when, shard in found}
+        keep = [r for r in rows
+                if (r["job_id"], r["scheduled_for"], r["shard"]) not in taken
                 or r["trigger"] not in _FIRE_TRIGGERS]
         by_row: dict[int, int] = {}
         if conn.dialect.name == "postgresql":
@@ -86,12 +88,14 @@ def insert_runs(rows: list[dict[str, Any]]):
 
                 landed = conn.execute(
                     pg_insert(_runs).values(fire_rows).on_conflict_do_nothing(
-                        index_elements=["job_id", "scheduled_for"],
+                        index_elements=["job_id", "scheduled_for", "shard"],
                         index_where=_runs.c.trigger.in_(_FIRE_TRIGGERS))
-                    .returning(_runs.c.id, _runs.c.job_id, _runs.c.scheduled_for)).all()
-                ids_by_fire = {(job_id, when): run_id for run_id, job_id, when in landed}
+                    .returning(_runs.c.id, _runs.c.job_id, _runs.c.scheduled_for,
+                               _runs.c.shard)).all()
+                ids_by_fire = {(job_id, when, shard): run_id
+                               for run_id, job_id, when, shard in landed}
                 for r in fire_rows:
-                    run_id = ids_by_fire.get((r["job_id"], r["scheduled_for"]))
+                    run_id = ids_by_fire.get((r["job_id"], r["scheduled_for"], r["shard"]))
                     if run_id is not None:
                         by_row[id(r)] = run_id
                 fire_ids = {id(r) for r in fire_rows}

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 __all__ = ["Engine", "EngineLockedError"]
-_PROJECTED = ("schedule", "timezone", "enabled", "paused", "deleted_at")
+_PROJECTED = ("schedule", "timezone", "enabled", "paused", "deleted_at", "engines")
 _control = Control.__table__
 
 
@@ -46,7 +46,8 @@ class Engine:
     """Schedules and runs the jobs of one database."""
 
     def __init__(self, store: Store, *, output_cap: int = DEFAULT_CAP,
-                 heartbeat_s: float = 5.0, tick_s: float = 0.25, poll_s: float = 0.5):
+                 heartbeat_s: float = 5.0, tick_s: float = 0.25, poll_s: float = 0.5,
+                 name: str | None = None):
         self.store = store
         self.bus = EventBus()
         self.writer = BatchWriter(store, on_trouble=lambda m: self.bus.emit(EngineTrouble(m)))
@@ -58,6 +59,8 @@ class Engine:
 
             self.lock = ClusterMembership(store, heartbeat_s)
         self.heartbeat_s = heartbeat_s
+        self.name = name or self.executor.host
+        """This engine's name, for jobs pinned to engines (default: the host name)."""
         self.tick_s = tick_s
         self.poll_s = poll_s
         self.started_at: datetime | None = None
@@ -158,6 +161,8 @@ class Engine:
             self._scheduler.remove_job(aps_id)
         if not job.enabled or job.paused or job.deleted_at is not None:
             return
+        if not self.runs_here(job):
+            return
         try:
             schedule = parse_schedule(job.schedule)
             zone = resolve_zone(job.timezone or None)
@@ -172,6 +177,12 @@ class Engine:
             return
         self._scheduler.add_job(never_called, trigger=FireTrigger(schedule, zone, anchor),
                                 id=aps_id, name=job.name, next_run_time=first)
+
+    def runs_here(self, job: Job) -> bool:
+        """Pinned jobs fire only on the engines they name (a lone engine runs all)."""
+        if not self._shared or job.engines in ("", "*"):
+            return True
+        return self.name in job.engines.split(",")
 
     def next_run_time(self, job_id: int) -> datetime | None:
         if self._scheduler is None:
@@ -289,15 +300,16 @@ class Engine:
             host=self.executor.host if status == RunStatus.RUNNING else "",
             owner=self.executor.owner if status == RunStatus.RUNNING else "",
             started_at=now if status == RunStatus.RUNNING else None,
-            finished_at=now if status == RunStatus.SKIPPED else None, error=reason)
+            finished_at=now if status == RunStatus.SKIPPED else None, error=reason,
+            shard=self.name if run.job.engines == "*" and self._shared else "")
             for run, status, reason in decisions]
         ids = self.writer.call(records.insert_runs(rows))
         for (run, status, reason), run_id in zip(decisions, ids, strict=True):
             run.run_id = run_id
             if run_id is None:
-                # Already recorded by an earlier pass: never run a fire twice.
-                log.warning("fire of %s at %s was already recorded", run.job.name,
-                            run.scheduled_for)
+                # Already recorded (on a shared database: claimed by another engine).
+                (log.debug if self._shared else log.warning)(
+                    "fire of %s at %s was already recorded", run.job.name, run.scheduled_for)
                 self._undo_decision(run, status)
                 run.status = RunStatus.SKIPPED
                 run.recorded.set()
@@ -490,6 +502,10 @@ class Engine:
             return True
         if request["action"] == "stop" and request["run_id"] not in self.executor.active:
             return False
+        if request["action"] == "run":
+            job = self._jobs.get(request["job_id"])
+            if job is not None and not self.runs_here(job):
+                return False  # pinned elsewhere: leave it to an engine it names
         with self.store.engine.begin() as conn:
             claimed = conn.execute(update(_control).where(_control.c.id == request["id"])
                                    .where(_control.c.claimed_by == "")

@@ -79,6 +79,9 @@ class Job(SQLModel, table=True):
     env: str = "{}"
     workdir: str = ""
     tags: str = ""
+    engines: str = ""
+    """Where it runs on a shared database: "" any one engine, "*" every engine, or a
+    comma list of engine names (pinned)."""
     state: str = "{}"
     created_at: datetime = Field(sa_column=_utc_column(nullable=False))
     updated_at: datetime = Field(sa_column=_utc_column(nullable=False))
@@ -95,7 +98,7 @@ class Run(SQLModel, table=True):
     __table_args__ = (
         Index("ix_run_job_id_desc", "job_id", "id"),
         # The database itself refuses a second record of the same scheduled fire.
-        Index("ux_run_fire", "job_id", "scheduled_for", unique=True,
+        Index("ux_run_fire", "job_id", "scheduled_for", "shard", unique=True,
               sqlite_where=text("trigger IN ('schedule', 'catch-up')"),
               postgresql_where=text("trigger IN ('schedule', 'catch-up')")),
     )
@@ -122,6 +125,9 @@ class Run(SQLModel, table=True):
     params: str = "{}"
     # "host:pid" of the process executing the run; start-up leaves live owners' runs alone.
     owner: str = ""
+    shard: str = ""
+    """The engine's name for jobs that run on every engine (one record per engine and
+    fire); empty otherwise, so a fire has exactly one record."""
 
 
 class OutputChunk(SQLModel, table=True):
