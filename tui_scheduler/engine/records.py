@@ -9,7 +9,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from tui_scheduler.store.models import Job, Run
@@ -65,12 +65,14 @@ def insert_runs(rows: list[dict[str, Any]]):
     def op(conn: Connection) -> list[int | None]:
         fires = [(r["job_id"], r["scheduled_for"]) for r in rows
                  if r["trigger"] in _FIRE_TRIGGERS and r["scheduled_for"] is not None]
-        taken: set[tuple[int, datetime]] = set()
-        if fires:
+        taken: set[tuple[int, datetime, str]] = set()
+        # PostgreSQL settles duplicates with ON CONFLICT below; SQLite has one engine, and
+        # this look-up (on the partial index: the predicate is literal) is its guard.
+        if fires and conn.dialect.name != "postgresql":
             job_ids = sorted({job_id for job_id, _ in fires})
             times = sorted({when for _, when in fires})
             found = conn.execute(select(_runs.c.job_id, _runs.c.scheduled_for, _runs.c.shard)
-                                 .where(_runs.c.trigger.in_(_FIRE_TRIGGERS))
+                                 .where(text("trigger IN ('schedule', 'catch-up')"))
                                  .where(_runs.c.job_id.in_(job_ids))
                                  .where(_runs.c.scheduled_for.between(times[0], times[-1])))
             taken = {(job_id, when, shard) for job_id, when, shard in found}
@@ -86,12 +88,16 @@ def insert_runs(rows: list[dict[str, Any]]):
             if fire_rows:
                 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+                # executemany form: SQLAlchemy caches one compiled statement and sends
+                # the rows in batches (a VALUES list would be compiled anew each time).
                 landed = conn.execute(
-                    pg_insert(_runs).values(fire_rows).on_conflict_do_nothing(
+                    pg_insert(_runs).on_conflict_do_nothing(
                         index_elements=["job_id", "scheduled_for", "shard"],
-                        index_where=_runs.c.trigger.in_(_FIRE_TRIGGERS))
+                        # Literal, not bound: once psycopg prepares the statement, a
+                        # parameter here no longer matches the partial index.
+                        index_where=text("trigger IN ('schedule', 'catch-up')"))
                     .returning(_runs.c.id, _runs.c.job_id, _runs.c.scheduled_for,
-                               _runs.c.shard)).all()
+                               _runs.c.shard), fire_rows).all()
                 ids_by_fire = {(job_id, when, shard): run_id
                                for run_id, job_id, when, shard in landed}
                 for r in fire_rows:
@@ -115,12 +121,16 @@ def insert_runs(rows: list[dict[str, Any]]):
             if r["trigger"] in _FIRE_TRIGGERS and r["scheduled_for"] is not None:
                 job_id = r["job_id"]
                 marks[job_id] = max(marks.get(job_id, r["scheduled_for"]), r["scheduled_for"])
-        if marks:
-            conn.execute(update(_jobs).where(_jobs.c.id == bindparam("jid"))
+        # One UPDATE per distinct fire time: a burst of a thousand jobs due on the same
+        # second moves all their marks in one statement, not a thousand round trips.
+        by_mark: dict[datetime, list[int]] = {}
+        for job_id, mark in marks.items():
+            by_mark.setdefault(mark, []).append(job_id)
+        for mark, job_ids in by_mark.items():
+            conn.execute(update(_jobs).where(_jobs.c.id.in_(job_ids))
                          .where((_jobs.c.last_fire_at.is_(None))
-                                | (_jobs.c.last_fire_at < bindparam("mark")))
-                         .values(last_fire_at=bindparam("mark")),
-                         [{"jid": job_id, "mark": mark} for job_id, mark in marks.items()])
+                                | (_jobs.c.last_fire_at < mark))
+                         .values(last_fire_at=mark))
         return [by_row.get(id(r)) for r in rows]
     return op
 

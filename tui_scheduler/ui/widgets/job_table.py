@@ -1,10 +1,9 @@
 """The home screen's table: one row per job, kept live by updating cells by row key.
 
 Rows come from ``ui.rows`` (the model); this widget only decides which rows are shown
-(filter), in what order (sort) and which cells changed since the last tick. Textual 8
-redraws the whole table on every ``update_cell``, so changes are applied in one pass per
-tick, only for rows on screen, and only to cells whose text changed; rendered cells are
-cached per cell so a redraw re-renders just those (see ``_render_cell``).
+(filter), in what order (sort) and which cells changed since the last tick. Changes are
+applied in one pass per tick, only for rows on screen, only to cells whose text changed,
+and each changed row repaints alone (``FastDataTable.put_cells``).
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from datetime import datetime
 from rich.text import Text
 from textual.binding import Binding
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from tui_scheduler.ui.rows import (
@@ -27,12 +25,10 @@ from tui_scheduler.ui.rows import (
     same_cell,
 )
 from tui_scheduler.ui.rows import sort_key as row_sort_key
-
-# Rendered cells kept between redraws; a full screen of a wide table is a few hundred.
-CELL_CACHE_SIZE = 5000
+from tui_scheduler.ui.widgets.fast_table import FastDataTable
 
 
-class JobTable(DataTable):
+class JobTable(FastDataTable):
     """Jobs as rows keyed by job id (as text)."""
 
     BINDINGS = [
@@ -53,8 +49,6 @@ class JobTable(DataTable):
         self.filter_text = ""
         self._planned_width = 0
         self._order_dirty = False
-        self._cell_cache: dict[tuple, object] = {}
-        self._cell_versions: dict[tuple[str, str], int] = {}
         self._drawn: dict[int, dict[str, Text]] = {}
         """The cells currently in the table, per shown job: the base of each diff."""
 
@@ -116,8 +110,7 @@ class JobTable(DataTable):
         cells = render_cells(row, now, self.view)
         self._drawn[row.job_id] = cells
         for key in cells:  # a row can come back (filter): its old renders are stale
-            ident = (str(row.job_id), key)
-            self._cell_versions[ident] = self._cell_versions.get(ident, 0) + 1
+            self.bump_cell(str(row.job_id), key)
         self.add_row(*(cells[c.key] for c in self.view.columns), key=str(row.job_id))
 
     def _label(self, key: str, label: str) -> Text:
@@ -218,10 +211,10 @@ class JobTable(DataTable):
         for job_id in due:
             cells = render_cells(self.rows_by_id[job_id], now, self.view)
             old = self._drawn[job_id]
-            for key, cell in cells.items():
-                if not same_cell(old.get(key), cell):
-                    self.update_cell(str(job_id), key, cell)
-                    updated += 1
+            changed = {key: cell for key, cell in cells.items()
+                       if not same_cell(old.get(key), cell)}
+            self.put_cells(str(job_id), changed)
+            updated += len(changed)
             self._drawn[job_id] = cells
         return updated
 
@@ -236,43 +229,3 @@ class JobTable(DataTable):
         if int(old_value) != int(new_value) and self.is_mounted:
             # Rows that come into view may have missed ticks while they were out of it.
             self.refresh_cells(self.app.now())
-
-    # ---- drawing: cell renders cached across unrelated updates --------------------------
-
-    def update_cell(self, row_key, column_key, value, *, update_width: bool = False) -> None:
-        super().update_cell(row_key, column_key, value, update_width=update_width)
-        cell = (str(getattr(row_key, "value", row_key)), str(getattr(column_key, "value",
-                                                                     column_key)))
-        self._cell_versions[cell] = self._cell_versions.get(cell, 0) + 1
-
-    def _render_cell(self, row_index: int, column_index: int, base_style, width: int,
-                     cursor: bool = False, hover: bool = False):
-        # DataTable keys its cell cache on a table-wide update counter, so one changed
-        # progress cell re-renders every visible cell through Rich (hundreds of them,
-        # slow while twenty runs compete for the GIL). Keyed on each cell's own version
-        # instead, a tick re-renders only the cells that changed.
-        if row_index < 0 or column_index < 0:
-            return super()._render_cell(row_index, column_index, base_style, width,
-                                        cursor, hover)
-        cell = self.coordinate_to_cell_key(Coordinate(row_index, column_index))
-        ident = (str(cell.row_key.value), str(cell.column_key.value))
-        key = (ident, row_index, column_index, base_style, width, cursor, hover,
-               getattr(self, "_show_hover_cursor", None),
-               getattr(self, "_pseudo_class_state", None), self._cell_versions.get(ident, 0))
-        lines = self._cell_cache.get(key)
-        if lines is None:
-            if len(self._cell_cache) > CELL_CACHE_SIZE:
-                self._cell_cache.clear()
-            lines = super()._render_cell(row_index, column_index, base_style, width,
-                                         cursor, hover)
-            self._cell_cache[key] = lines
-        return lines
-
-    def notify_style_update(self) -> None:
-        self._cell_cache.clear()
-        super().notify_style_update()
-
-    def clear(self, columns: bool = False):
-        self._cell_cache.clear()
-        self._cell_versions.clear()
-        return super().clear(columns)
