@@ -4,6 +4,7 @@ that a running engine watches to reload definitions made by another process."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -107,63 +108,57 @@ def create_job(store: Store, raw: dict[str, Any]) -> Job:
     return job
 
 
-def update_job(store: Store, ref: str | int, changes: dict[str, Any]) -> Job:
-    """Apply changes to a job after validating the whole result; nothing is written on error."""
+def _edit(store: Store, ref: str | int, change: Callable[[Session, Job], None]) -> Job:
+    """Find a live job, apply ``change``, stamp it, bump the change counter, commit."""
     with store.session() as session:
         job = _find(session, ref)
         if job is None:
             raise JobNotFound(ref)
-        merged = {**job_fields(job), **changes}
-        values = validate_job_fields(merged)
+        change(session, job)
+        job.updated_at = utcnow()
+        session.add(job)
+        bump_change_counter(session)
+        session.commit()
+        session.refresh(job)
+    return job
+
+
+def update_job(store: Store, ref: str | int, changes: dict[str, Any]) -> Job:
+    """Apply changes to a job after validating the whole result; nothing is written on error."""
+    def change(session: Session, job: Job) -> None:
+        values = validate_job_fields({**job_fields(job), **changes})
         if values["name"] != job.name and _find(session, values["name"]) is not None:
             raise JobSpecError({"name": f"a job named {values['name']!r} already exists"})
-        schedule_changed = values["schedule"] != job.schedule or values["timezone"] != job.timezone
+        schedule_changed = values["schedule"] != job.schedule or \
+            values["timezone"] != job.timezone
         _apply(job, values)
         if schedule_changed:
             # A new schedule starts counting from now; old fires are not "missed".
             job.last_fire_at = utcnow()
-        job.updated_at = utcnow()
-        session.add(job)
-        bump_change_counter(session)
-        session.commit()
-        session.refresh(job)
-    return job
+    return _edit(store, ref, change)
 
 
 def set_job_flags(store: Store, ref: str | int, **flags: bool) -> Job:
     """Pause/resume/enable/disable without re-validating the rest of the job."""
-    with store.session() as session:
-        job = _find(session, ref)
-        if job is None:
-            raise JobNotFound(ref)
+    unknown = set(flags) - {"paused", "enabled"}
+    if unknown:
+        raise ValueError(f"not a job flag: {sorted(unknown)}")
+
+    def change(_session: Session, job: Job) -> None:
         for key, value in flags.items():
-            if key not in ("paused", "enabled"):
-                raise ValueError(key)
             setattr(job, key, value)
         if flags.get("enabled") is True or flags.get("paused") is False:
             # Fires while paused or disabled are not owed when it comes back.
             job.last_fire_at = utcnow()
-        job.updated_at = utcnow()
-        session.add(job)
-        bump_change_counter(session)
-        session.commit()
-        session.refresh(job)
-    return job
+    return _edit(store, ref, change)
 
 
 def delete_job(store: Store, ref: str | int) -> Job:
     """Soft delete: the job stops firing, its runs stay readable."""
-    with store.session() as session:
-        job = _find(session, ref)
-        if job is None:
-            raise JobNotFound(ref)
+    def change(_session: Session, job: Job) -> None:
         job.deleted_at = utcnow()
         job.enabled = False
-        session.add(job)
-        bump_change_counter(session)
-        session.commit()
-        session.refresh(job)
-    return job
+    return _edit(store, ref, change)
 
 
 def save_job_state(store: Store, job_id: int, state: dict[str, Any]) -> None:
