@@ -125,12 +125,28 @@ async def test_a_saved_form_reloads_the_engine_and_selects_the_job(store, make_e
         assert engine.job(created.id) is not None
 
 
-def test_launch_refuses_a_database_another_engine_holds(db_path, make_engine, capsys):
-    make_engine()
-    code = launch_console(argparse.Namespace(db=db_path, demo=False))
+def test_launch_attaches_when_another_engine_holds_the_database(store, make_engine):
+    from tui_scheduler.engine import Engine, EngineLockedError
+    from tui_scheduler.engine.attached import AttachedEngine
+    from tui_scheduler.ui.launch import _start_or_attach
+
+    holder = make_engine()
+    engine = _start_or_attach(store, Engine, EngineLockedError)
+    try:
+        assert isinstance(engine, AttachedEngine)
+        assert (engine.lock.host, engine.lock.pid) == (holder.lock.host, holder.lock.pid)
+    finally:
+        engine.shutdown()
+    assert holder.running  # detaching leaves the holding engine alone
+
+
+def test_launch_reports_a_bad_database_in_one_line(tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database")
+    code = launch_console(argparse.Namespace(db=str(notes), demo=False))
     assert code == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "another engine is running" in err[0]
+    assert len(err) == 1 and "not an SQLite database" in err[0]
 
 
 def test_demo_data_has_every_kind_of_job(store):
