@@ -134,7 +134,8 @@ class Engine:
                 self.executor.stop(run_id, reason="stopped: engine shut down")
         deadline = time.monotonic() + timeout
         for thread in list(self._threads):
-            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.ident is not None:
+                thread.join(max(0.0, deadline - time.monotonic()))
         self._stop.set()
         self.executor.tick()
         self.writer.close()

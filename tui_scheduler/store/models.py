@@ -125,7 +125,7 @@ class Run(SQLModel, table=True):
     params: str = "{}"
     # "host:pid" of the process executing the run; start-up leaves live owners' runs alone.
     owner: str = ""
-    shard: str = ""
+    shard: str = Field(default="", sa_column_kwargs={"server_default": ""})
     """The engine's name for jobs that run on every engine (one record per engine and
     fire); empty otherwise, so a fire has exactly one record."""
 

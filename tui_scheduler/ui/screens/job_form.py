@@ -237,7 +237,11 @@ class JobFormScreen(Screen[int | None]):
         self._check()
 
     def _fill(self, fields: dict[str, Any]) -> None:
+        # Fields the form does not show (e.g. engines) travel through unchanged.
+        self._hidden = {k: v for k, v in fields.items() if k not in LABELS}
         for field, value in fields.items():
+            if field not in LABELS:
+                continue
             widget = self.query_one(f"#f-{field}")
             if field in DURATIONS:
                 value = _duration_text(value)
@@ -269,7 +273,7 @@ class JobFormScreen(Screen[int | None]):
 
     def _collect(self, state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         """Form state -> (job fields, problems), problems from the whole rule book."""
-        raw = dict(state)
+        raw = {**getattr(self, "_hidden", {}), **state}
         problems: dict[str, str] = {}
         for field in DURATIONS:
             text = state[field].strip()
