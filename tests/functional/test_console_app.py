@@ -126,12 +126,11 @@ async def test_a_saved_form_reloads_the_engine_and_selects_the_job(store, make_e
 
 
 def test_launch_attaches_when_another_engine_holds_the_database(store, make_engine):
-    from tui_scheduler.engine import Engine, EngineLockedError
     from tui_scheduler.engine.attached import AttachedEngine
-    from tui_scheduler.ui.launch import _start_or_attach
+    from tui_scheduler.ui.boot import start_or_attach
 
     holder = make_engine()
-    engine = _start_or_attach(store, Engine, EngineLockedError)
+    engine = start_or_attach(store)
     try:
         assert isinstance(engine, AttachedEngine)
         assert (engine.lock.host, engine.lock.pid) == (holder.lock.host, holder.lock.pid)

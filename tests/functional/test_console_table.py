@@ -14,8 +14,11 @@ from tests.functional.console_support import (
     until,
 )
 from tests.helpers import finished_runs
+from tui_scheduler.engine import Engine
 from tui_scheduler.engine.events import EngineTrouble
 from tui_scheduler.store.jobs import create_job, set_job_flags
+from tui_scheduler.ui import messages as msg
+from tui_scheduler.ui.app import SchedulerApp
 
 
 async def test_empty_database_shows_a_first_run_hint(store, make_engine):
@@ -215,3 +218,38 @@ async def test_keys_typed_right_behind_the_slash_land_in_the_filter(store, make_
         assert shown_names(app) == ["beta"]
         await pilot.press("slash")  # in the box, a slash is just text
         assert app.home.query_one("#filter").value == "be/"
+
+
+async def test_rows_past_the_first_hundred_are_drawn_when_they_come_into_view(store):
+    from tui_scheduler.ui.widgets.job_table import EAGER_ROWS
+
+    for n in range(EAGER_ROWS + 50):
+        add_job(store, f"mass-{n:03d}")
+    app = SchedulerApp(store, Engine(store))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: app.home.loaded)
+        table = app.home.table
+        ids = sorted(table.shown_ids, key=lambda jid: table.get_row_index(str(jid)))
+        assert cell(app, ids[0], "name").startswith("mass-")
+        assert cell(app, ids[-1], "name") == ""  # laid out blank: nobody looked yet
+        await pilot.press("ctrl+end")
+        await until(pilot, lambda: cell(app, ids[-1], "name").startswith("mass-"))
+        assert table.rows_by_id[ids[-1]].job.name in table.render_line(
+            table.size.height - 1).text
+
+
+async def test_a_live_update_repaints_only_its_row(store):
+    job = add_job(store, "mover")
+    add_job(store, "still")
+    app = SchedulerApp(store, Engine(store))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: app.home.loaded)
+        table = app.home.table
+        painted = []
+        table.refresh = lambda *regions, **kw: painted.append(regions)  # type: ignore
+        app.post_message(msg.RunStarted(77, job.id, "manual", app.now()))
+        await until(pilot, lambda: "running" in cell(app, job.id, "state"))
+        row = table.get_row_index(str(job.id))
+        assert painted and all(len(regions) == 1 and regions[0].height == 1 and
+                               regions[0].y == row + table.header_height
+                               for regions in painted), painted

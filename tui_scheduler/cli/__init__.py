@@ -34,6 +34,28 @@ def _open_console(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        if args.subcommand is None:
+            return _open_console(args)
+        return _handlers()[args.subcommand](args)
+    except CliError as exc:
+        print(f"tui-scheduler: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("tui-scheduler: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 141
+    except Exception as exc:
+        code = _known_failure(exc)
+        if code is None:
+            raise
+        return code
+
+
+def _known_failure(exc: Exception) -> int | None:
+    """One line on stderr and an exit code for the failures users cause; imported only
+    now, so the console's first frame does not wait for SQLAlchemy."""
     from sqlalchemy.exc import OperationalError
 
     from tui_scheduler.core.jobspec import JobSpecError
@@ -42,20 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     from tui_scheduler.store.jobs import JobNotFound
     from tui_scheduler.store.runs import RunNotFound
 
-    try:
-        if args.subcommand is None:
-            return _open_console(args)
-        return _handlers()[args.subcommand](args)
-    except CliError as exc:
-        print(f"tui-scheduler: {exc}", file=sys.stderr)
-        return exc.code
-    except (JobSpecError, ValueError) as exc:
+    if isinstance(exc, (JobSpecError, ValueError)):
         print(f"tui-scheduler: {exc}", file=sys.stderr)
         return 2
-    except (StoreError, EngineLockedError, JobNotFound, RunNotFound) as exc:
+    if isinstance(exc, (StoreError, EngineLockedError, JobNotFound, RunNotFound)):
         print(f"tui-scheduler: {exc}", file=sys.stderr)
         return 1
-    except OperationalError as exc:
+    if isinstance(exc, OperationalError):
         reason = str(getattr(exc, "orig", exc)).splitlines()[0]
         if "readonly" in reason:
             reason = "the database file is read-only; check its permissions"
@@ -63,8 +78,4 @@ def main(argv: list[str] | None = None) -> int:
             reason = "the database stayed locked by another program; try again"
         print(f"tui-scheduler: cannot write to the database: {reason}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("tui-scheduler: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 141
+    return None

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tui_scheduler.store.db import Store, open_store
 from tui_scheduler.store.paths import resolve_db_path
+
+if TYPE_CHECKING:
+    from tui_scheduler.store.db import Store
 
 
 class CliError(Exception):
@@ -20,6 +22,8 @@ class CliError(Exception):
 
 
 def open_db(args) -> Store:
+    from tui_scheduler.store.db import open_store
+
     return open_store(resolve_db_path(getattr(args, "db", None)))
 
 

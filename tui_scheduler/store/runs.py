@@ -41,6 +41,22 @@ def list_runs(store: Store, job_id: int, *, limit: int = 50,
         return list(session.exec(query).all())
 
 
+def runs_after(store: Store, job_id: int, after_id: int, limit: int = 200) -> list[Run]:
+    """A job's runs newer than ``after_id``, oldest first (indexed by job_id, id)."""
+    with store.session() as session:
+        query = (select(Run).where(Run.job_id == job_id).where(col(Run.id) > after_id)
+                 .order_by(col(Run.id)).limit(limit))
+        return list(session.exec(query).all())
+
+
+def runs_by_id(store: Store, ids: list[int]) -> list[Run]:
+    """The runs with these ids (any order; missing ids are left out)."""
+    if not ids:
+        return []
+    with store.session() as session:
+        return list(session.exec(select(Run).where(col(Run.id).in_(ids))).all())
+
+
 def count_runs(store: Store, job_id: int) -> int:
     with store.session() as session:
         return session.exec(select(func.count()).select_from(Run)

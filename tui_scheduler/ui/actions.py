@@ -16,13 +16,12 @@ from textual import work
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
-from tui_scheduler.store.jobs import delete_job, get_job_by_id, set_job_flags
-from tui_scheduler.store.models import Job
 from tui_scheduler.ui.screens.confirm import ConfirmScreen
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # all of these run after start-up (ui.boot): imported where used
     from tui_scheduler.engine import Engine
     from tui_scheduler.store.db import Store
+    from tui_scheduler.store.models import Job
 
 # How long a stop waits for SIGTERM to work before offering SIGKILL.
 STOP_PATIENCE_S = 3.0
@@ -49,6 +48,8 @@ class JobActions:
         return None
 
     def _job(self, job_id: int) -> Job | None:
+        from tui_scheduler.store.jobs import get_job_by_id
+
         job = get_job_by_id(self.store, job_id)
         if job is None or job.deleted_at is not None:
             self.notify(f"Job #{job_id} no longer exists.", severity="warning")
@@ -138,6 +139,8 @@ class JobActions:
         job = self._job(job_id)
         if job is None:
             return
+        from tui_scheduler.store.jobs import set_job_flags
+
         job = set_job_flags(self.store, job_id, paused=not job.paused)
         self.engine.reload({job_id})
         self.notify(f"{job.name} {'paused' if job.paused else 'resumed'}.", timeout=3)
@@ -148,6 +151,8 @@ class JobActions:
         job = self._job(job_id)
         if job is None:
             return
+        from tui_scheduler.store.jobs import set_job_flags
+
         job = set_job_flags(self.store, job_id, enabled=not job.enabled)
         self.engine.reload({job_id})
         self.notify(f"{job.name} {'enabled' if job.enabled else 'disabled'}.", timeout=3)
@@ -165,6 +170,8 @@ class JobActions:
             question += " Its running run is not stopped (press s for that)."
         if not self._ask(ConfirmScreen(question, yes="Delete", no="Keep")):
             return
+        from tui_scheduler.store.jobs import delete_job
+
         delete_job(self.store, job_id)
         self.engine.reload({job_id})
         self.notify(f"Deleted {job.name}; its history is kept.", timeout=4)

@@ -7,24 +7,30 @@ Engine events arrive as ``ui.messages`` and are re-posted to every screen on the
 
 from __future__ import annotations
 
+import gc
 import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from tui_scheduler.core.policies import FAILURE_STATUSES
-from tui_scheduler.engine import Engine
-from tui_scheduler.store.db import Store
 from tui_scheduler.ui import format as fmt
 from tui_scheduler.ui import messages as msg
 from tui_scheduler.ui.actions import JobActions
-from tui_scheduler.ui.bridge import EngineBridge
 from tui_scheduler.ui.commands import JobCommands
 from tui_scheduler.ui.screens.confirm import ConfirmScreen
 from tui_scheduler.ui.screens.home import HomeScreen
+
+if TYPE_CHECKING:  # the store and engine stack loads after the first frame (ui.boot)
+    from tui_scheduler.engine import Engine
+    from tui_scheduler.store.db import Store
+    from tui_scheduler.ui.boot import Boot
+    from tui_scheduler.ui.bridge import EngineBridge
 
 
 class SchedulerApp(JobActions, App[None]):
@@ -38,29 +44,76 @@ class SchedulerApp(JobActions, App[None]):
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
-    def __init__(self, store: Store, engine: Engine, *,
-                 clock: Callable[[], datetime] | None = None,
+    class Booted(Message):
+        """The boot thread finished: the store and engine are ready, or it failed."""
+
+    def __init__(self, store: Store | None = None, engine: Engine | None = None, *,
+                 boot: Boot | None = None, clock: Callable[[], datetime] | None = None,
                  hostname: str | None = None) -> None:
         super().__init__()
         self.store = store
-        """The open database."""
+        """The open database; None until ``boot`` has opened it."""
         self.engine = engine
-        """The engine running in this process (started or not)."""
+        """The engine running in this process (started or not), or the stand-in
+        attached to another process's; None until ``boot`` has started it."""
+        self.boot = boot
+        """Opens the database and starts the engine after the first frame, when the
+        app is not handed them ready-made."""
         self.hostname = hostname or socket.gethostname()
         """Shown in the header; pinned in snapshot tests."""
         self._clock = clock
         self.home = HomeScreen()
         """The job table, always at the bottom of the screen stack."""
         self._bridge: EngineBridge | None = None
+        self.freeze_gc = False
+        """Set by the launcher: this app owns the process (never in tests)."""
+
+    @property
+    def ready(self) -> bool:
+        """The store and the engine are there (screens other than home need them)."""
+        return self.engine is not None and self.store is not None
 
     def now(self) -> datetime:
         """The time every screen draws with (aware UTC); pinned in snapshot tests."""
         return self._clock() if self._clock is not None else datetime.now(UTC)
 
+    def settled(self) -> None:
+        """The job table is on screen for the first time."""
+        if self.freeze_gc:
+            # What start-up built (modules, the table's rows, the engine) lives as long as
+            # the process: keep it out of the collector's full passes, which otherwise
+            # scan it all (~100 ms holding the GIL, a stalled frame) every few seconds.
+            gc.freeze()
+
     def get_default_screen(self) -> HomeScreen:
         return self.home
 
     def on_mount(self) -> None:
+        if self.ready:
+            self._connect()
+        elif self.boot is not None:
+            # After the first frame is out: the boot thread's imports hold the GIL.
+            self.call_after_refresh(self.boot.start, self._post_booted)
+
+    def _post_booted(self) -> None:
+        """Called on the boot thread."""
+        try:
+            self.post_message(self.Booted())
+        except RuntimeError:
+            pass  # the app already closed; the launcher reads the boot's outcome
+
+    def on_scheduler_app_booted(self, _message: Booted) -> None:
+        boot = self.boot
+        if boot is None or boot.error is not None or boot.engine is None:
+            self.exit(return_code=1)  # the launcher prints why, once the screen is gone
+            return
+        self.store, self.engine = boot.store, boot.engine
+        self._connect()
+        self.home.engine_ready()
+
+    def _connect(self) -> None:
+        from tui_scheduler.ui.bridge import EngineBridge
+
         self._bridge = EngineBridge(self, self.engine.bus)
 
     def on_unmount(self) -> None:
@@ -122,7 +175,7 @@ class SchedulerApp(JobActions, App[None]):
         """Quit; when runs are active, say what happens to them and ask first."""
         if isinstance(self.screen, ConfirmScreen):
             return
-        runs = self.engine.running_runs()
+        runs = self.engine.running_runs() if self.engine is not None else []
         if not runs or getattr(self.engine, "attached", False):
             # Attached to a daemon: its jobs carry on after this console goes.
             self.exit()

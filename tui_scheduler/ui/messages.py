@@ -13,10 +13,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from tui_scheduler.engine import events
+if TYPE_CHECKING:  # the engine loads after the first frame; mirrors go by class name
+    from tui_scheduler.engine import events
 
 
 class EngineMessage(Message, bubble=False):
@@ -89,17 +91,15 @@ class EngineTrouble(EngineMessage, bubble=False):
     """Why the database cannot be written, or None once it can again."""
 
 
-_MIRRORS: dict[type, type[EngineMessage]] = {
-    events.RunStarted: RunStarted, events.RunProgress: RunProgress,
-    events.RunOutput: RunOutput, events.RunFinished: RunFinished,
-    events.FireAccounted: FireAccounted, events.JobsChanged: JobsChanged,
-    events.EngineTrouble: EngineTrouble,
-}
+_MIRRORS: dict[str, type[EngineMessage]] = {
+    mirror.__name__: mirror for mirror in (RunStarted, RunProgress, RunOutput, RunFinished,
+                                           FireAccounted, JobsChanged, EngineTrouble)}
 
 
 def from_event(event: events.Event) -> EngineMessage | None:
-    """The message mirroring an engine event (None for an event the console ignores)."""
-    mirror = _MIRRORS.get(type(event))
+    """The message mirroring an engine event (None for an event the console ignores):
+    the one with the same class name and fields."""
+    mirror = _MIRRORS.get(type(event).__name__)
     if mirror is None:
         return None
     return mirror(**{f.name: getattr(event, f.name) for f in dataclasses.fields(event)})

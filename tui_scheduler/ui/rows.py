@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -22,8 +23,10 @@ from tui_scheduler.core.schedule import (
     parse_schedule,
     resolve_zone,
 )
-from tui_scheduler.store.models import Job, Run
 from tui_scheduler.ui import format as fmt
+
+if TYPE_CHECKING:  # rows are built after start-up; the first frame needs no SQLModel
+    from tui_scheduler.store.models import Job, Run
 
 STATE_ORDER = {"running": 0, "failing": 1, "idle": 2, "paused": 3, "disabled": 4}
 # How often a running row redraws: elapsed time and the indeterminate bar move.

@@ -7,6 +7,7 @@ the app) only change the row model, and a half-second tick draws what changed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,13 +18,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from tui_scheduler.core.policies import FAILURE_STATUSES
-from tui_scheduler.store.models import Run
-from tui_scheduler.store.runs import get_run, typical_duration
-from tui_scheduler.ui import data
 from tui_scheduler.ui import messages as msg
 from tui_scheduler.ui.rows import JobRow, LastResult, LiveRun, Palette
 from tui_scheduler.ui.widgets.job_table import JobTable
 from tui_scheduler.ui.widgets.status_header import StatusHeader, clock_text
+
+if TYPE_CHECKING:  # reads run on worker threads after start-up and import the store there
+    from tui_scheduler.store.models import Run
 
 TICK_S = 0.5
 RECOUNT_EVERY_S = 60.0
@@ -39,6 +40,8 @@ From a shell: [i]tui-scheduler add NAME --cron '0 9 * * 1-5' --command '...'[/i]
 Try [i]tui-scheduler --demo[/i] for a database with sample jobs.
 
 [b]?[/b] lists every key · [b]ctrl+p[/b] finds any action · [b]q[/b] quits"""
+OPENING_HINT = "Opening the database…"
+LOADING_HINT = "Reading the jobs…"
 
 
 class HomeScreen(Screen):
@@ -124,12 +127,22 @@ class HomeScreen(Screen):
         return self._header
 
     def on_mount(self) -> None:
-        self.query_one("#hint").display = False
         self.header.hostname = self.app.hostname
         self._apply_theme()
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._apply_theme())
         self._tick()
         self.set_interval(TICK_S, self._tick)
+        if self.app.ready:
+            self.query_one("#hint").display = False
+            self.load()
+        else:  # the first frame: the database opens on a thread (ui.boot)
+            self.query_one("#hint", Static).update(OPENING_HINT)
+            self.table.display = False
+
+    def engine_ready(self) -> None:
+        """The app has its store and engine now: read the jobs."""
+        self.query_one("#hint", Static).update(LOADING_HINT)
+        self._tick()
         self.load()
 
     def _apply_theme(self) -> None:
@@ -142,6 +155,8 @@ class HomeScreen(Screen):
     @work(thread=True, exclusive=True, group="home-load", exit_on_error=False)
     def load(self) -> None:
         """Read every job, its last result and the failure count."""
+        from tui_scheduler.ui import data
+
         now = self.app.now()
         running = {run.job.id for run in self.app.engine.running_runs()}
         table = data.load_table(self.app.store, now, running)
@@ -151,6 +166,8 @@ class HomeScreen(Screen):
 
     @work(thread=True, group="home-jobs", exit_on_error=False)
     def load_jobs(self, job_ids: set[int]) -> None:
+        from tui_scheduler.ui import data
+
         now = self.app.now()
         updates: list[tuple[int, JobRow | None]] = []
         for update in data.load_jobs(self.app.store, job_ids):
@@ -161,14 +178,20 @@ class HomeScreen(Screen):
 
     @work(thread=True, group="home-runs", exit_on_error=False)
     def load_run(self, run_id: int) -> None:
+        from tui_scheduler.store.runs import get_run
+
         self.post_message(self.RunLoaded(get_run(self.app.store, run_id)))
 
     @work(thread=True, group="home-typical", exit_on_error=False)
     def load_typical(self, job_id: int) -> None:
+        from tui_scheduler.store.runs import typical_duration
+
         self.post_message(self.TypicalLoaded(job_id, typical_duration(self.app.store, job_id)))
 
     @work(thread=True, exclusive=True, group="home-count", exit_on_error=False)
     def count_failed(self) -> None:
+        from tui_scheduler.ui import data
+
         self.post_message(self.FailedCounted(data.count_failed(self.app.store, self.app.now())))
 
     # ---- applying what was read -------------------------------------------------------
@@ -186,9 +209,12 @@ class HomeScreen(Screen):
                     else ()))
         self.table.rows_by_id = rows
         self.header.failed_24h = message.failed_24h
+        first = not self.loaded
         self.loaded = True
         self.table.rebuild(self.app.now())
         self._show_table_or_hint()
+        if first:
+            self.app.settled()
         if self._stale:
             self._stale = False
             self.load()
@@ -278,6 +304,8 @@ class HomeScreen(Screen):
         now = self.app.now()
         engine = self.app.engine
         self.header.show_clock(clock_text(now))
+        if engine is None:
+            return  # still "starting"
         self.header.engine_state = "running" if engine.running else "stopped"
         if getattr(engine, "attached", False):
             self.header.attached = (f"{engine.lock.host} (pid {engine.lock.pid}, since "
@@ -327,7 +355,15 @@ class HomeScreen(Screen):
 
     # ---- keys -------------------------------------------------------------------------
 
+    def _still_opening(self) -> bool:
+        if self.loaded:
+            return False
+        self.notify("Still reading the jobs; a moment.", severity="warning", timeout=3)
+        return True
+
     def selected(self) -> int | None:
+        if self._still_opening():
+            return None
         job_id = self.table.selected_job_id if self.table.display else None
         if job_id is None:
             self.notify("No job selected. Press n to add one.", severity="warning")
@@ -362,7 +398,8 @@ class HomeScreen(Screen):
             self.app.open_editor(job_id)
 
     def action_new(self) -> None:
-        self.app.open_editor(None)
+        if not self._still_opening():
+            self.app.open_editor(None)
 
     def action_open(self) -> None:
         if (job_id := self.selected()) is not None:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from rich.text import Text
-from sqlmodel import col, select
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -29,10 +28,16 @@ from tui_scheduler.core.schedule import (
     parse_schedule,
     resolve_zone,
 )
-from tui_scheduler.store.db import Store
 from tui_scheduler.store.jobs import get_job_by_id
 from tui_scheduler.store.models import Job, Run
-from tui_scheduler.store.runs import JobStats, count_runs, job_stats, list_runs
+from tui_scheduler.store.runs import (
+    JobStats,
+    count_runs,
+    job_stats,
+    list_runs,
+    runs_after,
+    runs_by_id,
+)
 from tui_scheduler.ui import format as fmt
 from tui_scheduler.ui import job_text as texts
 
@@ -43,21 +48,6 @@ NEXT_FIRES = 5
 COLUMNS = (("id", "run"), ("status", "status"), ("trigger", "trigger"),
            ("scheduled", "scheduled"), ("started", "started"), ("duration", "duration"),
            ("exit", "exit"), ("attempt", "try"), ("note", "progress / error"))
-
-
-def runs_after(store: Store, job_id: int, after_id: int, limit: int = 200) -> list[Run]:
-    """A job's runs newer than ``after_id``, oldest first (indexed by job_id, id)."""
-    with store.session() as session:
-        query = (select(Run).where(Run.job_id == job_id).where(col(Run.id) > after_id)
-                 .order_by(col(Run.id)).limit(limit))
-        return list(session.exec(query).all())
-
-
-def runs_by_id(store: Store, ids: list[int]) -> list[Run]:
-    if not ids:
-        return []
-    with store.session() as session:
-        return list(session.exec(select(Run).where(col(Run.id).in_(ids))).all())
 
 
 @dataclass
