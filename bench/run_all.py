@@ -17,7 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ["fire_lateness.py", "burst_accounting.py", "run_overhead.py", "progress_ingest.py",
            "history_at_scale.py", "cron_preview.py", "claim_overhead.py",
-           "console_load.py", "startup.py"]
+           "attach_latency.py", "console_load.py", "startup.py"]
 
 
 def main() -> int:

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import signal
 
-import pytest
-
 from tests.engine.test_crash_recovery import start_daemon
 from tests.functional.console_support import add_job, cell, console, job_row, until
 from tests.helpers import runs_of, wait_for
 from tui_scheduler.engine import Engine, EngineLockedError
 from tui_scheduler.engine.attached import AttachedEngine
 from tui_scheduler.engine.lock import live_holder
-from tui_scheduler.store.db import open_store
 from tui_scheduler.ui.screens.confirm import ConfirmScreen
 
 PROGRESS = "for i in $(seq 1 60); do echo \"$((i * 100 / 60))%\"; sleep 0.1; done"
@@ -33,19 +30,6 @@ def attach(store) -> AttachedEngine:
     engine = AttachedEngine(store, holder)
     engine.start()
     return engine
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request, db_path):
-    """(store, --db value) for each database kind."""
-    if request.param == "sqlite":
-        store = open_store(db_path)
-        yield store, db_path
-    else:
-        url = request.getfixturevalue("pg_url")
-        store = open_store(url)
-        yield store, url
-    store.close()
 
 
 async def test_attached_console_drives_the_daemon(backend):

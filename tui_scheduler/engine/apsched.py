@@ -24,11 +24,21 @@ class FireTrigger(BaseTrigger):
         self.schedule = schedule
         self.zone = zone
         self.anchor = anchor
+        self._last: tuple[datetime, datetime | None] | None = None
 
     def get_next_fire_time(self, previous_fire_time: datetime | None,
                            now: datetime) -> datetime | None:
+        # APScheduler asks twice per fire with the same previous time (once to find the
+        # run times, once to re-file the job): answer the second from memory.
+        last = self._last
+        if previous_fire_time is not None and last is not None \
+                and last[0] == previous_fire_time:
+            return last[1]
         after = previous_fire_time or (now - timedelta(microseconds=1))
-        return next_fire_after(self.schedule, after, self.zone, anchor=self.anchor)
+        fire = next_fire_after(self.schedule, after, self.zone, anchor=self.anchor)
+        if previous_fire_time is not None:
+            self._last = (previous_fire_time, fire)
+        return fire
 
     def __str__(self) -> str:
         return f"fire[{self.schedule.text}]"

@@ -2,19 +2,22 @@
 
 The console talks to it exactly as to its own engine. Actions travel as control requests
 that the holding engine serves; what happens there comes back as the same events, made
-by watching the run table a few times a second. Quitting it leaves the daemon and all
-its jobs running.
+by watching the run table a few times a second. On PostgreSQL it also LISTENs for the
+engines' NOTIFYs and looks at once when one comes, so changes show within milliseconds;
+the poll stays, slower, as the fallback (and is all there is on SQLite). Quitting it
+leaves the daemon and all its jobs running.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from tui_scheduler.core.progress import Progress
 from tui_scheduler.core.schedule import ScheduleError, next_fire_after, parse_schedule, resolve_zone
@@ -24,17 +27,28 @@ from tui_scheduler.engine.events import (
     FireAccounted,
     JobsChanged,
     RunFinished,
+    RunOutput,
     RunProgress,
     RunStarted,
 )
 from tui_scheduler.engine.lock import LockHolder, holder_alive
+from tui_scheduler.store import notify
 from tui_scheduler.store.control import ControlTimeout, send_control
 from tui_scheduler.store.db import Store
 from tui_scheduler.store.jobs import get_job_by_id, read_change_counter
-from tui_scheduler.store.models import Job, Run
+from tui_scheduler.store.models import Job, OutputChunk, Run
 
 log = logging.getLogger(__name__)
 _runs = Run.__table__
+_chunks = OutputChunk.__table__
+_jobs = Job.__table__
+_MIN_GAP_S = 0.05
+"""Least time between two woken reads: a busy engine's flood of NOTIFYs costs each
+console at most 20 reads a second (a lone change is still read at once)."""
+# What to read again for each NOTIFY (payloads name the tables written).
+_RUN_KINDS = frozenset({_runs.name, notify.ANY})
+_OUTPUT_KINDS = frozenset({_chunks.name, notify.ANY})
+_JOB_KINDS = frozenset({_jobs.name, notify.META, notify.ANY})
 _FINISHED = ("succeeded", "failed", "timed_out", "stopped", "interrupted")
 
 
@@ -47,6 +61,8 @@ class RemoteRun:
     started_at: datetime | None = None
     progress: Progress | None = None
     status: str | None = None
+    lines: int = 0
+    """Output lines stored so far (PostgreSQL, where output changes are announced)."""
     recorded: threading.Event = field(default_factory=threading.Event)
 
 
@@ -64,7 +80,8 @@ class AttachedEngine:
 
     attached = True
 
-    def __init__(self, store: Store, holder: LockHolder, *, poll_s: float = 0.25):
+    def __init__(self, store: Store, holder: LockHolder, *, poll_s: float = 0.25,
+                 listen: bool | None = None, listening_poll_s: float = 1.0):
         self.store = store
         self.holder = holder
         self.lock = _Holder(holder)
@@ -74,10 +91,23 @@ class AttachedEngine:
         self.running = False
         self.lost_lock = False
         self.poll_s = poll_s
+        """Seconds between reads of the database when no notifications are heard."""
+        self.listening_poll_s = max(poll_s, listening_poll_s)
+        """Seconds between fallback reads while LISTENing (notifications wake it sooner)."""
+        self.listen = notify.supported(store) if listen is None else \
+            listen and notify.supported(store)
+        """LISTEN for the engines' NOTIFYs (PostgreSQL; on by default there)."""
+        self.listener: notify.Listener | None = None
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._kinds: set[str] = set()
+        self._kinds_lock = threading.Lock()
         self._live: dict[int, RemoteRun] = {}
         self._last_id = 0
         self._counter = -1
+        self._stamps: dict[int, Any] = {}
+        """Each job's ``updated_at`` when the change counter last moved (to say which
+        jobs an edit elsewhere changed)."""
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -85,15 +115,22 @@ class AttachedEngine:
             self._last_id = conn.execute(select(_runs.c.id).order_by(_runs.c.id.desc())
                                          .limit(1)).scalar() or 0
         self._counter = read_change_counter(self.store)
+        self._stamps = self._job_stamps()
         self._poll(emit=False)
         self.running = True
         self._thread = threading.Thread(target=self._loop, name="attached-poll", daemon=True)
         self._thread.start()
+        if self.listen:
+            self.listener = notify.Listener(self.store, self._on_notify,
+                                            name="attached-listen").start()
 
     def shutdown(self, **_ignored: Any) -> None:
         """Detach: the other engine and its jobs carry on."""
         self.running = False
         self._stop.set()
+        self._wake.set()
+        if self.listener is not None:
+            self.listener.stop()
         if self._thread is not None:
             self._thread.join(2)
 
@@ -136,7 +173,9 @@ class AttachedEngine:
                 if job_id is None or run.job.id == job_id]
 
     def reload(self, job_ids: set[int] | None = None) -> None:
-        """Edits bump the change counter; the holding engine reloads by itself."""
+        """Edits bump the change counter; the holding engine reloads by itself (at once
+        on PostgreSQL, told so by a NOTIFY, as are the other attached consoles)."""
+        notify.send(self.store, [notify.META])
 
     def next_run_time(self, job_id: int) -> datetime | None:
         job = get_job_by_id(self.store, job_id)
@@ -156,16 +195,43 @@ class AttachedEngine:
             self.writer.trouble = message
             self.bus.emit(EngineTrouble(message))
 
+    def _on_notify(self, kinds: frozenset[str]) -> None:
+        """Called on the listener's thread: note what changed and wake the watcher."""
+        with self._kinds_lock:
+            self._kinds |= kinds
+        self._wake.set()
+
+    def _period(self) -> float:
+        listener = self.listener
+        heard = listener is not None and listener.connected.is_set()
+        return self.listening_poll_s if heard else self.poll_s
+
     def _loop(self) -> None:
-        beats = 0
-        while not self._stop.wait(self.poll_s):
+        check_every = 8 * self.poll_s
+        next_check = time.monotonic() + check_every
+        while not self._stop.is_set():
+            self._wake.wait(self._period())
+            if self._stop.is_set():
+                break
+            self._wake.clear()
+            with self._kinds_lock:
+                kinds, self._kinds = frozenset(self._kinds), set()
+            woken = bool(kinds)
             try:
-                self._poll(emit=True)
-                beats += 1
-                if beats % 8 == 0:
+                if not woken or kinds & _RUN_KINDS:
+                    self._poll(emit=True)
+                if self.listen and kinds & _OUTPUT_KINDS:
+                    self._poll_output()
+                now = time.monotonic()
+                if now >= next_check:
+                    next_check = now + check_every
                     self._check_holder()
+                elif kinds & _JOB_KINDS:
+                    self._check_counter()
             except Exception:  # a bad poll must not end the watching
                 log.exception("attached console poll failed")
+            if woken:
+                self._stop.wait(_MIN_GAP_S)
 
     def _check_holder(self) -> None:
         from tui_scheduler.engine.lock import read_holder
@@ -183,10 +249,24 @@ class AttachedEngine:
             self._trouble(f"the engine on {self.holder.host} (pid {self.holder.pid}) is gone; "
                           "restart the console to run its own")
             self.running = False
+        self._check_counter()
+
+    def _check_counter(self) -> None:
+        """Tell the console which jobs were edited elsewhere (another console, the CLI)."""
         counter = read_change_counter(self.store)
-        if counter != self._counter:
-            self._counter = counter
-            self.bus.emit(JobsChanged(frozenset()))
+        if counter == self._counter:
+            return
+        self._counter = counter
+        stamps = self._job_stamps()
+        changed = {job_id for job_id, stamp in stamps.items()
+                   if self._stamps.get(job_id) != stamp} | (self._stamps.keys() - stamps.keys())
+        self._stamps = stamps
+        if changed:
+            self.bus.emit(JobsChanged(frozenset(changed)))
+
+    def _job_stamps(self) -> dict[int, Any]:
+        with self.store.engine.connect() as conn:
+            return dict(conn.execute(select(_jobs.c.id, _jobs.c.updated_at)).all())
 
     def _poll(self, *, emit: bool) -> None:
         watched = list(self._live)
@@ -225,3 +305,19 @@ class AttachedEngine:
                                               row["error"]))
             elif status in ("skipped", "missed", "scheduled") and emit and known is None:
                 self.bus.emit(FireAccounted(run_id, job_id, status, row["error"]))
+
+    def _poll_output(self) -> None:
+        """Tell of new output of the runs going on (the run log reads it at once)."""
+        live = list(self._live.values())
+        if not live:
+            return
+        with self.store.engine.connect() as conn:
+            counts = dict(conn.execute(
+                select(_chunks.c.run_id, func.coalesce(func.sum(_chunks.c.lines), 0))
+                .where(_chunks.c.run_id.in_([run.run_id for run in live]))
+                .group_by(_chunks.c.run_id)).all())
+        for run in live:
+            lines = int(counts.get(run.run_id, 0))
+            if lines != run.lines:
+                run.lines = lines
+                self.bus.emit(RunOutput(run.run_id, run.job.id, lines))

@@ -1,14 +1,16 @@
 """Running a ``python`` job: import ``package.module:function`` and call it with a context.
 
-The function runs on the run's own thread (no extra thread per run: a burst of a thousand
-runs would spend its time starting threads). Python cannot kill a thread, so stop and
-timeout set ``ctx.stopping``; a function that ignores it past the grace period is
-abandoned (recorded as stopped or timed out) and left to finish on its own.
+The function runs on the runner thread that took the run from the engine's pool (no new
+thread per run: a burst of a thousand runs would spend its time starting threads).
+Python cannot kill a thread, so stop and timeout set ``ctx.stopping``; a function that
+ignores it past the grace period is abandoned (recorded as stopped or timed out) and left
+to finish on its own, on a runner thread the pool replaces if others wait.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -19,6 +21,8 @@ from typing import Any
 from tui_scheduler.core.progress import Progress
 from tui_scheduler.engine.process import ProcessOutcome
 
+_STOPPING_LOCK = threading.Lock()
+
 
 @dataclass
 class JobContext:
@@ -28,7 +32,6 @@ class JobContext:
     job_name: str
     params: dict[str, Any]
     trigger: str
-    stopping: threading.Event
     _on_line: Callable[[str, str], None] = field(repr=False)
     _on_progress: Callable[[Progress], None] = field(repr=False)
     # Loaded on first use: most jobs never ask, and each costs a database read.
@@ -37,6 +40,31 @@ class JobContext:
     _load_state: Callable[[], dict[str, Any]] = field(repr=False, default=dict)
     _state: dict[str, Any] | None = field(default=None, repr=False)
     _last_success: tuple[datetime | None] | None = field(default=None, repr=False)
+    _stopping: threading.Event | None = field(default=None, repr=False)
+    _stop_asked: bool = field(default=False, repr=False)
+
+    @property
+    def stopping(self) -> threading.Event:
+        """Set on stop and timeout: finish up and return. (Made on first use: a burst of
+        short runs that never look would spend a good part of its time making Events.)"""
+        event = self._stopping
+        if event is None:
+            with _STOPPING_LOCK:
+                event = self._stopping
+                if event is None:
+                    event = threading.Event()
+                    if self._stop_asked:
+                        event.set()
+                    self._stopping = event
+        return event
+
+    def _ask_to_stop(self) -> None:
+        """The engine's watchdog: stop or timeout."""
+        with _STOPPING_LOCK:
+            self._stop_asked = True
+            event = self._stopping
+        if event is not None:
+            event.set()
 
     @property
     def last_success(self) -> datetime | None:
@@ -69,12 +97,16 @@ class JobContext:
 
     @property
     def should_stop(self) -> bool:
-        return self.stopping.is_set()
+        return self._stop_asked
 
 
 def load_callable(reference: str) -> Callable[..., Any]:
     module_name, _, attribute = reference.partition(":")
-    module = importlib.import_module(module_name)
+    # An imported module is taken as it is (what import_module returns, sooner); one still
+    # being imported by another thread goes through import_module, which waits for it.
+    module = sys.modules.get(module_name)
+    if module is None or getattr(getattr(module, "__spec__", None), "_initializing", False):
+        module = importlib.import_module(module_name)
     function = getattr(module, attribute)
     if not callable(function):
         raise TypeError(f"{reference} is not callable")
@@ -82,7 +114,7 @@ def load_callable(reference: str) -> Callable[..., Any]:
 
 
 def call_python(reference: str, ctx: JobContext) -> ProcessOutcome:
-    """Call the job's function on this thread (the run's own); stop and timeout reach it
+    """Call the job's function on this thread (a runner's); stop and timeout reach it
     through ``ctx.stopping``, set by the engine's watchdog (``RunExecutor.tick``)."""
     try:
         function = load_callable(reference)

@@ -2,16 +2,25 @@
 
 ``RunExecutor`` is shared by the scheduling engine and by a foreground ``tui-scheduler run``
 when no engine holds the database. Scheduling decisions (overlap, retries) live in the engine.
+
+A run is released (``on_release``: the engine frees its overlap slot, starts what queued
+behind it, schedules a retry) once two things have happened: its end is committed, and
+its code has returned (or will never run). A python function abandoned for ignoring a
+stop request is recorded at once but keeps its job busy until it really returns.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import socket
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,6 +28,7 @@ from typing import Any
 from tui_scheduler.core.policies import JobKind, RunStatus
 from tui_scheduler.core.progress import Progress
 from tui_scheduler.engine import records
+from tui_scheduler.engine.batching import FinishBatcher, OrderedWriter, RunWrites
 from tui_scheduler.engine.events import EventBus, RunFinished, RunOutput, RunProgress, RunStarted
 from tui_scheduler.engine.process import CommandRunner, ProcessOutcome, StopRequest
 from tui_scheduler.engine.pyjob import JobContext, call_python
@@ -29,10 +39,52 @@ from tui_scheduler.store.models import Job
 from tui_scheduler.store.runs import last_success_time
 from tui_scheduler.store.writer import BatchWriter
 
+log = logging.getLogger(__name__)
 
-@dataclass
+
+class Flag:
+    """``threading.Event``'s set / is_set / wait for flags set once, at a fraction of its
+    cost to create (an Event builds a Condition; a burst creates three per fire)."""
+
+    __slots__ = ("_lock", "_set")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        self._release()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._set:
+            return True
+        if timeout is None:
+            got = self._lock.acquire()
+        else:
+            got = self._lock.acquire(timeout=max(0.0, timeout))
+        if got:
+            self._release()  # pass it on to the next waiter
+        return self._set
+
+    def _release(self) -> None:
+        try:
+            self._lock.release()
+        except RuntimeError:
+            pass  # already released: set twice, or a waiter passing it on
+
+
+def _stop_request() -> StopRequest:
+    return StopRequest(event=Flag())  # CommandRunner only sets, and asks is_set()
+
+
+@dataclass(slots=True)
 class ActiveRun:
-    """A run this process is executing (or about to)."""
+    """A run this process is executing (or about to). (Slots: a burst makes thousands.)"""
 
     job: Job
     trigger: str
@@ -42,8 +94,10 @@ class ActiveRun:
     run_id: int | None = None
     row: str = "none"
     """What the database holds for it yet: "none", "scheduled" (queued, retry) or "running"."""
-    stop: StopRequest = field(default_factory=StopRequest)
+    stop: StopRequest = field(default_factory=_stop_request)
     sink: OutputSink | None = None
+    """Created with its first output line (most short runs print nothing)."""
+    adopted: bool = False
     started_at: datetime | None = None
     progress: Progress | None = None
     progress_dirty: bool = False
@@ -52,9 +106,9 @@ class ActiveRun:
     status: str | None = None
     context: Any = None
     emitted_lines: int = 0
-    recorded: threading.Event = field(default_factory=threading.Event)
+    recorded: Flag = field(default_factory=Flag)
     """Set once the run has its row (and ``run_id``)."""
-    finished: threading.Event = field(default_factory=threading.Event)
+    finished: Flag = field(default_factory=Flag)
     force_queue: bool = False
     deadline: float | None = None
     """Monotonic time a python run times out at (the watchdog enforces it)."""
@@ -64,6 +118,18 @@ class ActiveRun:
     closed: bool = False
     """The result is recorded; a late return of an abandoned function changes nothing."""
     finish_lock: threading.Lock = field(default_factory=threading.Lock)
+    launched: bool = False
+    """Its code has begun (or is about to): a stop no longer settles it on the spot."""
+    start_dirty: bool = False
+    """``started_at`` is the real start, newer than the provisional one in its row."""
+    parts_left: int = 2
+    """Release once both its end is committed and its code returned (see module doc)."""
+    writes: RunWrites | None = None
+
+
+def _job_params(job: Job) -> dict[str, Any]:
+    text = job.params
+    return {} if not text or text == "{}" else json.loads(text)
 
 
 def param_env(params: dict[str, Any]) -> dict[str, str]:
@@ -76,35 +142,55 @@ def param_env(params: dict[str, Any]) -> dict[str, str]:
 
 
 class RunExecutor:
-    """Executes runs on the calling thread, recording every transition."""
+    """Executes runs on the calling thread, recording every transition (ends are written
+    in batches, see ``batching.py``)."""
 
     def __init__(self, store: Store, writer: BatchWriter, bus: EventBus, *,
-                 output_cap: int = DEFAULT_CAP):
+                 output_cap: int = DEFAULT_CAP,
+                 on_release: Callable[[ActiveRun], None] | None = None,
+                 hold_finish: Callable[[ActiveRun], bool] | None = None):
         self.store = store
         self.writer = writer
+        self.on_release = on_release
+        """Called once a run's end is committed and its code returned (any thread)."""
+        self.hold_finish = hold_finish
+        """Whether to hold a run's end back for a later ``flush_finishes`` (a burst is
+        still waiting to start: see ``FinishBatcher``)."""
+        self._ordered = OrderedWriter(writer)
+        self._finishes = FinishBatcher(self._ordered)
+        self._held: deque[tuple[ActiveRun, ProcessOutcome]] = deque()
         self.bus = bus
         self.output_cap = output_cap
         self.host = socket.gethostname()
         self.owner = f"{self.host}:{os.getpid()}"
         self.active: dict[int, ActiveRun] = {}
-        self._lock = threading.Lock()
 
-    def execute(self, run: ActiveRun) -> ActiveRun:
-        """Record the start, run the job to its end, record the result. Blocking."""
+    def execute(self, run: ActiveRun, *, wait: bool = True) -> ActiveRun:
+        """Record the start, run the job to its end, record the result. Blocking; with
+        ``wait`` (the default) until the result is committed, else until it is queued
+        (the engine then learns of the commit through ``on_release``)."""
         if run.row == "running":
-            pass  # the engine recorded the start together with its batch-mates
+            # The engine recorded the row with its batch-mates, with a provisional start;
+            # the real one is now (a python run may have waited for a free runner).
+            if not self._begin(run):
+                return run
+            run.started_at = records.utcnow()
+            run.start_dirty = True
         elif run.row == "scheduled":
+            if not self._begin(run):
+                return run
             run.started_at = records.utcnow()
             self.writer.call(records.mark_running(run.run_id, started_at=run.started_at,
                                                   host=self.host, owner=self.owner))
         else:
+            run.launched = True
             run.started_at = records.utcnow()
             run.run_id = self.writer.call(records.insert_run(
                 job_id=run.job.id, trigger=run.trigger, status=RunStatus.RUNNING,
                 scheduled_for=run.scheduled_for, attempt=run.attempt, params=run.params,
                 host=self.host, owner=self.owner, started_at=run.started_at,
                 advance_fire_mark=run.trigger in ("schedule", "catch-up")))
-        if run.sink is None:
+        if not run.adopted:
             self.adopt(run)
         self.bus.emit(RunStarted(run.run_id, run.job.id, run.trigger, run.started_at))
         try:
@@ -112,20 +198,58 @@ class RunExecutor:
         except Exception as exc:  # noqa: BLE001 - a launch failure is the run's result
             outcome = ProcessOutcome(exit_code=None, signal_name=None, stopped=False,
                                      timed_out=False, last_stderr=f"could not start: {exc}")
-        self._finish(run, outcome)
+        self._close(run, outcome, returned=True, wait=wait)
         return run
 
     def adopt(self, run: ActiveRun) -> None:
         """Count a recorded run as active (stoppable) before its thread even starts."""
-        run.sink = OutputSink(self.writer, run.run_id, cap=self.output_cap)
-        with self._lock:
-            self.active[run.run_id] = run
+        run.adopted = True
+        self.active[run.run_id] = run  # one dict operation: atomic, no lock to contend
         run.recorded.set()
+
+    def _sink(self, run: ActiveRun) -> OutputSink:
+        sink = run.sink
+        if sink is None:
+            with run.finish_lock:
+                sink = run.sink
+                if sink is None:
+                    run.writes = self._ordered.for_run()
+                    sink = run.sink = OutputSink(run.writes, run.run_id, cap=self.output_cap)
+        return sink
+
+    def _begin(self, run: ActiveRun) -> bool:
+        """Claim the start of a recorded run; False if it was stopped before it began."""
+        if run.stop.event.is_set():
+            self._finish_unstarted(run)
+        with run.finish_lock:
+            if run.closed:
+                return False
+            run.launched = True
+        return True
+
+    def _finish_unstarted(self, run: ActiveRun) -> bool:
+        """Record a run stopped while it waited for a thread; its code never runs."""
+        with run.finish_lock:
+            if run.closed or run.launched:
+                return False
+            run.closed = True
+        self._part_done(run)
+        self._record_finish(run, ProcessOutcome(
+            exit_code=None, signal_name=None, stopped=True, timed_out=False,
+            last_stderr="before it started"), wait=False)
+        return True
 
     def _launch(self, run: ActiveRun) -> ProcessOutcome:
         job = run.job
-        params = {**json.loads(job.params or "{}"), **run.params}
-        sink = run.sink
+        params = _job_params(job)
+        if run.params:
+            params = {**params, **run.params}
+
+        def on_line(stream: str, line: str) -> None:
+            self._sink(run).append(stream, line)
+
+        def on_lines(stream: str, lines: list[str]) -> None:
+            self._sink(run).extend(stream, lines)
 
         def on_progress(progress: Progress) -> None:
             run.progress = progress
@@ -139,7 +263,7 @@ class RunExecutor:
 
             ctx = JobContext(
                 run_id=run.run_id, job_name=job.name, params=params, trigger=run.trigger,
-                stopping=threading.Event(), _on_line=sink.append, _on_progress=on_progress,
+                _on_line=on_line, _on_progress=on_progress,
                 _load_last_success=lambda: last_success_time(self.store, job.id),
                 _load_state=load_state)
             run.context = ctx
@@ -158,16 +282,42 @@ class RunExecutor:
             run.pid_dirty = True
 
         runner = CommandRunner(job.target, env=env, cwd=job.workdir or None,
-                               on_lines=sink.extend, on_progress=on_progress,
+                               on_lines=on_lines, on_progress=on_progress,
                                on_spawn=on_spawn)
         return runner.run(timeout=job.timeout_s, grace=job.stop_grace_s, stop=run.stop)
 
-    def _finish(self, run: ActiveRun, outcome: ProcessOutcome) -> None:
+    def _close(self, run: ActiveRun, outcome: ProcessOutcome, *, returned: bool,
+               wait: bool) -> None:
+        """The run is over (``returned``: its code is done; else abandoned): record the
+        result once, whoever gets here first."""
         with run.finish_lock:
-            if run.closed:
-                return
+            first = not run.closed
             run.closed = True
-            self._record_finish(run, outcome)
+        if returned:
+            self._part_done(run)
+        if not first:
+            return
+        if not wait and self.hold_finish is not None and self.hold_finish(run):
+            # A burst is still starting: record this end with the others afterwards.
+            self._held.append((run, outcome))
+            return
+        self._record_finish(run, outcome, wait=wait)
+
+    def abandon(self, run: ActiveRun) -> None:
+        """After an unexpected error: forget the run and release it (once)."""
+        self.active.pop(run.run_id, None)
+        with run.finish_lock:
+            release = run.parts_left > 0
+            run.parts_left = 0
+        if release and self.on_release is not None:
+            self.on_release(run)
+
+    def _part_done(self, run: ActiveRun) -> None:
+        with run.finish_lock:  # the run's own lock: never contended by other runs
+            run.parts_left -= 1
+            release = run.parts_left == 0
+        if release and self.on_release is not None:
+            self.on_release(run)
 
     def _watch_python(self, run: ActiveRun, now: float) -> None:
         """Stop and timeout for python runs: ask via ctx.stopping, abandon after grace."""
@@ -180,15 +330,16 @@ class RunExecutor:
             elif run.deadline is not None and now >= run.deadline:
                 run.stop_kind = "timed_out"
             if run.stop_kind:
-                ctx.stopping.set()
+                ctx._ask_to_stop()
                 run.abandon_at = now + run.job.stop_grace_s
         if run.abandon_at is not None and (now >= run.abandon_at or run.stop.kill_now):
-            self._finish(run, ProcessOutcome(
+            self._close(run, ProcessOutcome(
                 exit_code=None, signal_name=None, stopped=run.stop_kind == "stopped",
                 timed_out=run.stop_kind == "timed_out",
-                last_stderr="did not honour the stop request"))
+                last_stderr="did not honour the stop request"), returned=False, wait=False)
 
-    def _record_finish(self, run: ActiveRun, outcome: ProcessOutcome) -> None:
+    def _record_finish(self, run: ActiveRun, outcome: ProcessOutcome, *, wait: bool,
+                       hold: bool = False) -> None:
         if outcome.stopped:
             status, error = RunStatus.STOPPED, run.stop.reason
         elif outcome.timed_out:
@@ -208,20 +359,54 @@ class RunExecutor:
         if outcome.last_stderr and status in (RunStatus.STOPPED, RunStatus.TIMED_OUT) \
                 and outcome.exit_code is None:
             error += f" ({outcome.last_stderr})"
-        run.sink.flush()
+        sink = run.sink
+        if sink is not None:
+            sink.flush()
         progress = run.progress
         final_progress = (progress.done, progress.total, progress.message or "") \
             if progress else None
         ctx = run.context
         job_state = (run.job.id, ctx.state) if ctx is not None and ctx.state_loaded else None
-        self.writer.call(records.finish_run(
-            run.run_id, status=status, exit_code=outcome.exit_code, error=error,
-            progress=final_progress, output_bytes=run.sink.total_bytes, job_state=job_state))
+        values = records.finish_values(
+            status=status, exit_code=outcome.exit_code, error=error, progress=final_progress,
+            output_bytes=sink.total_bytes if sink is not None else 0, started_at=run.started_at)
+        # Behind this run's own output writes; batched with other runs' ends.
+        future = self._finishes.add((run.run_id, values, job_state),
+                                    after=run.writes.last if run.writes else 0, hold=hold)
+        finished = (status, outcome.exit_code, error)
+        if wait:
+            future.result()
+            self._complete(run, *finished)
+        else:
+            future.add_done_callback(lambda done: self._committed(done, run, finished))
+
+    def _committed(self, future: Future, run: ActiveRun, finished: tuple) -> None:
+        """On the writer thread, once the end is committed (or could not be)."""
+        error = future.exception()
+        if error is None:
+            self._complete(run, *finished)
+            return
+        log.error("could not record the end of run %s: %s", run.run_id, error)
+        self.active.pop(run.run_id, None)
+        self._part_done(run)
+
+    def _complete(self, run: ActiveRun, status: str, exit_code: int | None, error: str) -> None:
         run.status = status
-        with self._lock:
-            self.active.pop(run.run_id, None)
+        self.active.pop(run.run_id, None)
+        self._part_done(run)
         run.finished.set()
-        self.bus.emit(RunFinished(run.run_id, run.job.id, status, outcome.exit_code, error))
+        self.bus.emit(RunFinished(run.run_id, run.job.id, status, exit_code, error))
+
+    def flush_finishes(self) -> None:
+        """Record the ends held back during a burst, in one write."""
+        held = self._held
+        while held:
+            try:
+                run, outcome = held.popleft()
+            except IndexError:
+                break
+            self._record_finish(run, outcome, wait=False, hold=True)
+        self._finishes.flush()
 
     def stop(self, run_id: int, *, kill: bool = False, reason: str = "stopped by operator") -> bool:
         run = self.active.get(run_id)
@@ -230,18 +415,24 @@ class RunExecutor:
         run.stop.reason = reason
         run.stop.kill_now = run.stop.kill_now or kill
         run.stop.event.set()
+        if not run.launched:
+            self._finish_unstarted(run)  # still waiting for a thread: settled now
         return True
 
     def tick(self, *, heartbeat: bool = False) -> None:
         """Push buffered output and the latest progress of every active run to the database."""
-        with self._lock:
-            runs = list(self.active.values())
+        self.flush_finishes()  # nothing is held back longer than a tick
+        runs = list(self.active.values())
         rows = []
         now = records.utcnow()
         clock = time.monotonic()
         for run in runs:
             if run.context is not None:
                 self._watch_python(run, clock)
+            elif not run.launched and run.stop.event.is_set():
+                self._finish_unstarted(run)
+            if run.closed:
+                continue  # its end (output, progress, real start) is being recorded
             if run.sink is not None and run.sink.lines != run.emitted_lines:
                 run.emitted_lines = run.sink.lines
                 run.sink.flush()
@@ -257,6 +448,9 @@ class RunExecutor:
             if run.pid_dirty:
                 run.pid_dirty = False
                 row["pid"] = run.pid
+            if run.start_dirty:
+                run.start_dirty = False
+                row["started_at"] = run.started_at
             if heartbeat:
                 row["heartbeat_at"] = now
             if row:

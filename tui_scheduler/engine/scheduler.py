@@ -1,13 +1,16 @@
 """The engine: owns the database lock, projects jobs into APScheduler, applies overlap,
 retry and stop-on-error policies, and serves requests from consoles and the CLI.
 
-Thread model: APScheduler's thread calls ``_on_aps_fire``; each run executes on a thread
-of its own; one ticker thread flushes output/progress, heartbeats and polls for changes;
-one writer thread commits everything. Nothing here touches a widget.
+Thread model: APScheduler's thread calls ``_on_aps_fire``; the launcher thread records
+fires in batches; python runs execute on a bounded pool of runner threads (runs beyond it
+wait in a queue, in order), command runs on reused threads, one per running command; one
+ticker thread flushes output/progress, heartbeats, watches python runs' stop and timeout
+and polls for changes; one writer thread commits everything. Nothing here touches a widget.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import threading
@@ -21,14 +24,24 @@ from sqlalchemy import select, update
 from sqlmodel import col
 from sqlmodel import select as select_rows
 
-from tui_scheduler.core.policies import MAX_QUEUED, Overlap, RunStatus, Trigger, retry_delay
+from tui_scheduler.core.policies import (
+    MAX_QUEUED,
+    JobKind,
+    Overlap,
+    RunStatus,
+    Trigger,
+    retry_delay,
+)
 from tui_scheduler.core.schedule import ScheduleError, next_fire_after, parse_schedule, resolve_zone
 from tui_scheduler.engine import records
-from tui_scheduler.engine.apsched import FireExecutor, FireTrigger, never_called
+from tui_scheduler.engine.apsched import FireExecutor, never_called
 from tui_scheduler.engine.events import EngineTrouble, EventBus, FireAccounted, JobsChanged
 from tui_scheduler.engine.lock import EngineLock, EngineLockedError
+from tui_scheduler.engine.pool import RunnerPool
+from tui_scheduler.engine.projection import PREFIX, Projection
 from tui_scheduler.engine.runs import ActiveRun, RunExecutor
 from tui_scheduler.engine.sink import DEFAULT_CAP
+from tui_scheduler.engine.wakeup import ControlWaker, serve_controls_on_notify
 from tui_scheduler.store.db import Store
 from tui_scheduler.store.jobs import read_change_counter
 from tui_scheduler.store.models import Control, Job, Run
@@ -40,6 +53,12 @@ logging.getLogger("apscheduler").setLevel(logging.WARNING)
 __all__ = ["Engine", "EngineLockedError"]
 _PROJECTED = ("schedule", "timezone", "enabled", "paused", "deleted_at", "engines")
 _control = Control.__table__
+PYTHON_RUNNERS = 8
+"""Threads running python jobs at once; more wait in a queue (on 2 cores, a few threads
+finish a burst sooner than many: they share one interpreter lock)."""
+GROW_AFTER_S = 1.0
+"""A queued python run waiting this long gets a thread of its own (long or stuck jobs
+must not starve the queue)."""
 
 
 class Engine:
@@ -47,11 +66,18 @@ class Engine:
 
     def __init__(self, store: Store, *, output_cap: int = DEFAULT_CAP,
                  heartbeat_s: float = 5.0, tick_s: float = 0.25, poll_s: float = 0.5,
-                 name: str | None = None):
+                 name: str | None = None, python_runners: int = PYTHON_RUNNERS,
+                 grow_after_s: float = GROW_AFTER_S):
         self.store = store
         self.bus = EventBus()
         self.writer = BatchWriter(store, on_trouble=lambda m: self.bus.emit(EngineTrouble(m)))
-        self.executor = RunExecutor(store, self.writer, self.bus, output_cap=output_cap)
+        self.executor = RunExecutor(store, self.writer, self.bus, output_cap=output_cap,
+                                    on_release=self._after_run, hold_finish=self._hold_finish)
+        self._python_pool = RunnerPool(self._run, name="python-runner", limit=python_runners,
+                                       grow_after_s=grow_after_s)
+        """Runs python jobs: a thread per run costs more than the run itself."""
+        self._command_pool = RunnerPool(self._run, name="command-runner", idle_s=10.0)
+        """One thread per running command (each waits for its process), reused."""
         if store.is_sqlite:
             self.lock = EngineLock(store)
         else:
@@ -69,13 +95,21 @@ class Engine:
         self._jobs: dict[int, Job] = {}
         self._busy: dict[int, int] = defaultdict(int)
         self._queues: dict[int, deque[ActiveRun]] = defaultdict(deque)
-        self._threads: set[threading.Thread] = set()
+        self._followups: deque[ActiveRun] = deque()
+        """Failed runs whose retry or stop-on-error the launcher handles (off the writer
+        thread, where runs are released)."""
         self._mutex = threading.RLock()
+        self._project_lock = threading.Lock()
+        """Serialises changes to the projection (never taken by APScheduler's thread)."""
         self._pending: deque[ActiveRun] = deque()
         self._pending_event = threading.Event()
+        self._recording = False
+        """The launcher is recording a batch of fires."""
         self._stop = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
+        self._projection: Projection | None = None
         self._change_counter = -1
+        self._waker: ControlWaker | None = None
 
     # ---- life cycle -------------------------------------------------------------------
 
@@ -93,6 +127,7 @@ class Engine:
             timezone=UTC, executors={"default": FireExecutor(self._on_aps_fire)},
             job_defaults={"coalesce": False, "max_instances": 1, "misfire_grace_time": None})
         self._scheduler.start(paused=True)
+        self._projection = Projection(self._scheduler)
         self.running = True
         self._launcher = threading.Thread(target=self._launch_loop, name="engine-launcher",
                                           daemon=True)
@@ -100,10 +135,15 @@ class Engine:
         recover(self, cutoff)
         for job in self._jobs.values():
             self._project(job, after=cutoff)
+        # What is alive now (modules, SQLAlchemy's metadata, jobs) lives as long as the
+        # process: keep the collector from re-scanning it. Unfrozen, a burst of a thousand
+        # runs spent ~150 ms of the interpreter lock in collections of ~120k old objects.
+        gc.freeze()
         self._scheduler.resume()
         ticker = threading.Thread(target=self._tick_loop, name="engine-ticker", daemon=True)
         ticker.start()
         self._ticker = ticker
+        self._waker = serve_controls_on_notify(self)
 
     def shutdown(self, *, stop_runs: bool = True, drain_s: float = 0.0,
                  timeout: float = 60.0) -> None:
@@ -112,6 +152,8 @@ class Engine:
         if not self.running:
             return
         self.running = False
+        if self._waker is not None:
+            self._waker.stop()
         if self._scheduler is not None:
             try:
                 self._scheduler.shutdown(wait=False)
@@ -133,17 +175,23 @@ class Engine:
             for run_id in list(self.executor.active):
                 self.executor.stop(run_id, reason="stopped: engine shut down")
         deadline = time.monotonic() + timeout
-        for thread in list(self._threads):
-            if thread.ident is not None:
-                thread.join(max(0.0, deadline - time.monotonic()))
+        # Every run ends recorded (python runs ignoring the stop are abandoned by the
+        # ticker's watchdog after their grace period).
+        while self.executor.active and time.monotonic() < deadline:
+            if self.writer.trouble and all(run.closed for run in
+                                           list(self.executor.active.values())):
+                break  # every run has ended; only its record waits on a failing disk
+            time.sleep(0.01)
+        self._python_pool.close()
+        self._command_pool.close()
         self._stop.set()
         self.executor.tick()
         self.writer.close()
         if not self.lost_lock:
             try:
                 self.lock.release()
-            except Exception:
-                log.warning("could not release the engine lock", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - a stale lock is taken over later
+                log.warning("could not release the engine lock: %s", str(exc).splitlines()[0])
 
     # ---- projection -------------------------------------------------------------------
 
@@ -155,11 +203,9 @@ class Engine:
 
     def _project(self, job: Job, *, after: datetime) -> None:
         """Make APScheduler's copy of one job match its row."""
-        aps_id = f"job:{job.id}"
-        if self._scheduler is None:
+        if self._projection is None:
             return
-        if self._scheduler.get_job(aps_id) is not None:
-            self._scheduler.remove_job(aps_id)
+        self._projection.remove(job.id)
         if not job.enabled or job.paused or job.deleted_at is not None:
             return
         if not self.runs_here(job):
@@ -176,8 +222,7 @@ class Engine:
         first = next_fire_after(schedule, after, zone, anchor=anchor)
         if first is None:
             return
-        self._scheduler.add_job(never_called, trigger=FireTrigger(schedule, zone, anchor),
-                                id=aps_id, name=job.name, next_run_time=first)
+        self._projection.place(job.id, schedule, zone, anchor, first)
 
     def runs_here(self, job: Job) -> bool:
         """Pinned jobs fire only on the engines they name (a lone engine runs all)."""
@@ -186,35 +231,48 @@ class Engine:
         return self.name in job.engines.split(",")
 
     def next_run_time(self, job_id: int) -> datetime | None:
-        if self._scheduler is None:
+        if self._projection is None:
             return None
-        aps_job = self._scheduler.get_job(f"job:{job_id}")
-        return aps_job.next_run_time if aps_job else None
+        return self._projection.next_run_time(job_id)
 
     def reload(self, job_ids: set[int] | None = None) -> None:
         """Re-read job rows (all, or some) and update the projection where they changed."""
         fresh = {job.id: job for job in self._read_all_jobs(job_ids)}
         changed: set[int] = set()
+        moved: set[int] = set()
         with self._mutex:
             for job_id, job in fresh.items():
                 old = self._jobs.get(job_id)
                 if job.deleted_at is not None:
                     if old is not None:
                         self._jobs.pop(job_id, None)
-                        self._project(job, after=records.utcnow())
+                        moved.add(job_id)
                         changed.add(job_id)
                     continue
                 self._jobs[job_id] = job
                 if old is None or any(getattr(old, f) != getattr(job, f) for f in _PROJECTED):
-                    mark = job.last_fire_at or job.created_at
-                    self._project(job, after=mark - _EPSILON)
+                    moved.add(job_id)
                     changed.add(job_id)
                 elif old.updated_at != job.updated_at:
                     changed.add(job_id)
             if job_ids is None:
                 for job_id in set(self._jobs) - set(fresh):
                     self._jobs.pop(job_id)
+                    moved.add(job_id)
                     changed.add(job_id)
+        # Not under the mutex: APScheduler's thread holds its own lock while it takes the
+        # mutex (to hand fires over), so calling into APScheduler under it could deadlock.
+        # Each job is projected as it is now, so racing reloads end in the latest state.
+        with self._project_lock:
+            for job_id in sorted(moved):
+                with self._mutex:
+                    job = self._jobs.get(job_id)
+                if job is None:
+                    if self._projection is not None:
+                        self._projection.remove(job_id)
+                    continue
+                mark = job.last_fire_at or job.created_at
+                self._project(job, after=mark - _EPSILON)
         if changed:
             self.bus.emit(JobsChanged(frozenset(changed)))
 
@@ -228,11 +286,24 @@ class Engine:
     # ---- fires and runs ---------------------------------------------------------------
 
     def _on_aps_fire(self, aps_id: str, fire_time: datetime) -> None:
+        if aps_id.startswith(PREFIX) and self._projection is not None:
+            self._fire_many(self._projection.fired(aps_id, fire_time), fire_time)
+            return
         kind, _, ident = aps_id.partition(":")
-        if kind == "job":
-            self.fire(int(ident), fire_time, Trigger.SCHEDULE)
-        elif kind == "run":
+        if kind == "run":
             self._start_row(int(ident))
+
+    def _fire_many(self, job_ids: list[int], fire_time: datetime) -> None:
+        """``fire`` for every job of a group, with one hand-over to the launcher."""
+        with self._mutex:
+            if not self.running:
+                return
+            for job_id in job_ids:
+                job = self._jobs.get(job_id)
+                if job is not None:
+                    self._pending.append(ActiveRun(job=job, trigger=Trigger.SCHEDULE,
+                                                   scheduled_for=fire_time))
+        self._pending_event.set()
 
     def fire(self, job_id: int, scheduled_for: datetime | None, trigger: str, *,
              params: dict[str, Any] | None = None, attempt: int = 1,
@@ -259,7 +330,17 @@ class Engine:
             with self._mutex:
                 batch = list(self._pending)
                 self._pending.clear()
+                followups = list(self._followups)
+                self._followups.clear()
+            for run in followups:
+                if not self.running:
+                    break
+                try:
+                    self._follow_up(run)
+                except Exception:
+                    log.exception("could not retry or disable %s", run.job.name)
             if batch:
+                self._recording = True
                 try:
                     self._launch_batch(batch)
                 except Exception:
@@ -268,6 +349,10 @@ class Engine:
                         self._pending.extendleft(reversed(batch))
                     self._stop.wait(1.0)
                     self._pending_event.set()
+                finally:
+                    self._recording = False
+                if not self._bursting():
+                    self.executor.flush_finishes()
 
     def _decide(self, run: ActiveRun) -> tuple[str, str]:
         """(status, reason) for a fire, by the job's overlap policy. Holds the mutex."""
@@ -280,7 +365,7 @@ class Engine:
             return RunStatus.SCHEDULED, "queued behind the running run"
         if job.overlap == Overlap.ALLOW:
             return RunStatus.RUNNING, ""
-        active = [r.run_id for r in self.executor.active.values() if r.job.id == job_id]
+        active = [r.run_id for r in list(self.executor.active.values()) if r.job.id == job_id]
         which = f"run #{active[0]}" if active else "the previous run"
         return RunStatus.SKIPPED, f"{which} was still running (overlap policy: skip)"
 
@@ -295,16 +380,18 @@ class Engine:
                 elif status == RunStatus.SCHEDULED:
                     self._queues[run.job.id].append(run)
                 decisions.append((run, status, reason))
+        host, owner, shared = self.executor.host, self.executor.owner, self._shared
         rows = [records.run_row(
             job_id=run.job.id, trigger=run.trigger, status=status,
             scheduled_for=run.scheduled_for, attempt=run.attempt, params=run.params,
-            host=self.executor.host if status == RunStatus.RUNNING else "",
-            owner=self.executor.owner if status == RunStatus.RUNNING else "",
+            host=host if status == RunStatus.RUNNING else "",
+            owner=owner if status == RunStatus.RUNNING else "",
             started_at=now if status == RunStatus.RUNNING else None,
             finished_at=now if status == RunStatus.SKIPPED else None, error=reason,
-            shard=self.name if run.job.engines == "*" and self._shared else "")
+            created_at=now, shard=self.name if shared and run.job.engines == "*" else "")
             for run, status, reason in decisions]
         ids = self.writer.call(records.insert_runs(rows))
+        starting: list[ActiveRun] = []
         for (run, status, reason), run_id in zip(decisions, ids, strict=True):
             run.run_id = run_id
             if run_id is None:
@@ -318,7 +405,7 @@ class Engine:
             elif status == RunStatus.RUNNING:
                 run.row, run.started_at = "running", now
                 self.executor.adopt(run)
-                self._spawn(run)
+                starting.append(run)
             elif status == RunStatus.SCHEDULED:
                 run.row, run.status = "scheduled", RunStatus.SCHEDULED
                 run.recorded.set()
@@ -328,6 +415,8 @@ class Engine:
                 run.recorded.set()
                 run.finished.set()
                 self.bus.emit(FireAccounted(run_id, run.job.id, status, reason))
+        if starting:
+            self._spawn_many(starting)
 
     def _undo_decision(self, run: ActiveRun, status: str) -> None:
         with self._mutex:
@@ -337,21 +426,40 @@ class Engine:
                 self._queues[run.job.id].remove(run)
 
     def _spawn(self, run: ActiveRun) -> None:
-        thread = threading.Thread(target=self._run_thread, args=(run,), daemon=True,
-                                  name=f"run-{run.job.name}")
-        self._threads.add(thread)
-        thread.start()
+        self._spawn_many([run])
 
-    def _run_thread(self, run: ActiveRun) -> None:
+    def _spawn_many(self, runs: list[ActiveRun]) -> None:
+        python = [run for run in runs if run.job.kind == JobKind.PYTHON]
+        if python:
+            self._python_pool.submit_many(python)
+        if len(python) < len(runs):
+            self._command_pool.submit_many([run for run in runs
+                                            if run.job.kind != JobKind.PYTHON])
+
+    def _run(self, run: ActiveRun) -> None:
+        """On a runner thread: execute, and queue the end's record (not waiting for it)."""
         try:
-            self.executor.execute(run)
+            self.executor.execute(run, wait=False)
         except Exception:
             log.exception("run of %s crashed the executor", run.job.name)
-        finally:
-            self._after_run(run)
-            self._threads.discard(threading.current_thread())
+            self.executor.abandon(run)
+        if not self._bursting():
+            self.executor.flush_finishes()
+
+    def _bursting(self) -> bool:
+        """Fires are being recorded or python runs wait for a runner."""
+        return bool(self._recording or self._pending or self._python_pool.queued)
+
+    def _hold_finish(self, run: ActiveRun) -> bool:
+        """Hold python runs' ends during a burst: they are written together once every
+        run of it has started (or at the next tick), not one small commit at a time
+        competing for the interpreter lock with the runs still waiting to start."""
+        return run.job.kind == JobKind.PYTHON and self._bursting()
 
     def _after_run(self, run: ActiveRun) -> None:
+        """A run is released (its end committed, its code returned): free its overlap
+        slot, start what queued behind it, and hand retries to the launcher. Runs on the
+        writer thread or a runner thread, so it never waits for the database itself."""
         job_id = run.job.id
         with self._mutex:
             self._busy[job_id] -= 1
@@ -363,11 +471,20 @@ class Engine:
             self._spawn(following)
         if not self.running:
             return
-        failed = run.status in (RunStatus.FAILED, RunStatus.TIMED_OUT)
+        if run.status in (RunStatus.FAILED, RunStatus.TIMED_OUT):
+            job = self._jobs.get(job_id, run.job)
+            if run.attempt <= job.retries or job.stop_on_error:
+                with self._mutex:
+                    self._followups.append(run)
+                self._pending_event.set()
+
+    def _follow_up(self, run: ActiveRun) -> None:
+        """On the launcher thread: retry a failed run, or disable its job."""
+        job_id = run.job.id
         job = self._jobs.get(job_id, run.job)
-        if failed and run.attempt <= job.retries:
+        if run.attempt <= job.retries:
             self._schedule_retry(job, run)
-        elif failed and job.stop_on_error:
+        elif job.stop_on_error:
             self.writer.call(records.disable_job(job_id))
             self.reload({job_id})
 
@@ -447,6 +564,7 @@ class Engine:
             beat = now >= next_beat
             try:
                 self.executor.tick(heartbeat=beat)
+                self._python_pool.maintain(now)
                 if beat:
                     next_beat = now + beat_every
                     self.writer.submit(self.lock.heartbeat_op()).add_done_callback(

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from tui_scheduler.core.jobspec import DEFAULTS, JobSpecError, validate_job_fields
+from tui_scheduler.store import notify
 from tui_scheduler.store.db import Store
 from tui_scheduler.store.models import Job
 
@@ -29,6 +30,10 @@ def utcnow() -> datetime:
 def bump_change_counter(session: Session) -> None:
     session.exec(text("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS VARCHAR) "
                       "WHERE key = 'change_counter'"))
+    if session.get_bind().dialect.name == "postgresql":
+        # Engines and consoles LISTENing hear of the edit when it commits, not on a poll.
+        session.exec(text("SELECT pg_notify(:channel, :payload)")
+                     .bindparams(channel=notify.CHANNEL, payload=notify.META))
 
 
 def read_change_counter(store: Store) -> int:

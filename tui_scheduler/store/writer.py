@@ -4,21 +4,30 @@ SQLite has one writer at a time and a commit costs far more than a row, so the e
 writes (run records, output, progress, heartbeats) queue here and commit together: a
 burst of a thousand fires becomes a handful of transactions. A caller that needs the
 result (a new run id) waits on a future; nobody else waits on the disk.
+
+On PostgreSQL each transaction also sends a NOTIFY naming the tables it wrote (see
+``store/notify.py``), delivered on commit: attached consoles read the change at once
+instead of on their next poll.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import queue
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
+from tui_scheduler.store import notify as notifications
 from tui_scheduler.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -31,7 +40,8 @@ class BatchWriter:
     """Runs write operations on a dedicated thread, many per transaction."""
 
     def __init__(self, store: Store, *, max_batch: int = 5000,
-                 on_trouble: Callable[[str | None], None] | None = None):
+                 on_trouble: Callable[[str | None], None] | None = None,
+                 notify: bool | None = None):
         self._store = store
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._max_batch = max_batch
@@ -41,6 +51,12 @@ class BatchWriter:
         self._conn: Connection | None = None
         self.trouble: str | None = None
         """Why writes are failing right now (disk full, read-only), or None when healthy."""
+        self.notify = notifications.supported(store) if notify is None else notify
+        """Send a NOTIFY with each transaction (PostgreSQL; on by default there)."""
+        self._written: set[str] = set()
+        self._notify_paused_until = 0.0
+        self._give_up_at = float("inf")
+        """After close, failing writes stop being retried at this (monotonic) time."""
 
     def start(self) -> None:
         self._thread.start()
@@ -60,9 +76,13 @@ class BatchWriter:
     def flush(self, timeout: float | None = 30) -> None:
         self.call(lambda conn: None, timeout)
 
-    def close(self, timeout: float = 30) -> None:
+    def close(self, timeout: float = 30, retry_s: float = 5.0) -> None:
+        """Commit what is queued and stop. Should writes be failing, they are retried for
+        ``retry_s`` more seconds in all, then every batch still queued fails at once: a
+        quit on a broken disk takes seconds, not a retry budget per batch."""
         if self._closed:
             return
+        self._give_up_at = time.monotonic() + retry_s
         self._closed = True
         self._queue.put(_STOP)
         self._thread.join(timeout)
@@ -92,16 +112,23 @@ class BatchWriter:
     def _commit(self, batch: list[tuple[Op, Future]]) -> None:
         delay = 0.5
         while True:
+            if self.trouble and self._closed and time.monotonic() >= self._give_up_at:
+                self._fail_all(batch, RuntimeError(f"not written: {self.trouble}"))
+                return
             try:
                 results = self._run_batch(batch)
             except OperationalError as exc:
                 # Locked past the busy timeout, disk full, read-only file: keep the batch
                 # and try again, so nothing is recorded half-way and nothing is lost.
-                self._set_trouble(_describe(exc))
-                if self._closed and delay > 8:
-                    self._fail_all(batch, exc)
-                    return
-                time.sleep(delay)
+                self._pause_notify_if_to_blame(exc)
+                self._set_trouble(describe_write_failure(self._store, exc))
+                wait = delay
+                if self._closed:
+                    wait = min(delay, self._give_up_at - time.monotonic())
+                    if wait <= 0:
+                        self._fail_all(batch, exc)
+                        return
+                time.sleep(wait)
                 delay = min(delay * 2, 10)
                 continue
             except Exception:  # noqa: BLE001 - retried op by op to find the bad one
@@ -117,20 +144,48 @@ class BatchWriter:
         # batch costs more than a small commit.
         if self._conn is None or self._conn.closed or self._conn.invalidated:
             self._conn = self._store.engine.connect()
+            if self.notify:
+                notifications.record_writes(self._conn, self._written)
         return self._conn
 
     def _run_batch(self, batch: list[tuple[Op, Future]]) -> list[Any]:
         conn = self._connection()
         try:
-            with conn.begin():
-                return [op(conn) for op, _ in batch]
+            return self._transaction(conn, [op for op, _ in batch])
         except OperationalError:
             self._drop_connection()
             raise
 
+    def _transaction(self, conn: Connection, ops: list[Op], *, announce: bool = True
+                     ) -> list[Any]:
+        with conn.begin():
+            self._written.clear()
+            results = [op(conn) for op in ops]
+            if announce:
+                self._announce(conn)
+        return results
+
+    def _announce(self, conn: Connection) -> None:
+        """NOTIFY what this transaction wrote (heartbeats alone are not news)."""
+        if not self.notify or time.monotonic() < self._notify_paused_until:
+            return
+        kinds = self._written - notifications.QUIET
+        if kinds:
+            notifications.notify(conn, kinds)
+
+    def _pause_notify_if_to_blame(self, exc: OperationalError) -> None:
+        # A full NOTIFY queue (a listener stuck in a transaction elsewhere) fails the
+        # commit: writes matter more than wake-ups, so stop notifying for a while.
+        if self.notify and "notif" in str(exc).lower():
+            log.warning("NOTIFY failing (%s); writing without it for a minute", exc)
+            self._notify_paused_until = time.monotonic() + 60
+
     def _drop_connection(self) -> None:
         if self._conn is not None:
             try:
+                # Invalidated, not returned to the pool: after an I/O error the SQLite
+                # handle may be unusable, and the next batch must get a fresh one.
+                self._conn.invalidate()
                 self._conn.close()
             except Exception:
                 log.debug("closing a broken connection failed", exc_info=True)
@@ -141,8 +196,9 @@ class BatchWriter:
         for op, future in batch:
             conn = self._connection()
             try:
-                with conn.begin():
-                    result = op(conn)
+                # Unannounced: should the NOTIFY be what failed the batch, the writes
+                # still land (watchers see them on their poll).
+                result = self._transaction(conn, [op], announce=False)[0]
                 future.set_result(result)
             except Exception as exc:  # noqa: BLE001 - handed to the caller's future
                 log.debug("write failed: %s", exc)
@@ -162,8 +218,14 @@ class BatchWriter:
             self._on_trouble(message)
 
 
-def _describe(exc: OperationalError) -> str:
+def describe_write_failure(store: Store, exc: OperationalError) -> str:
+    """Why a write failed, in words an operator can act on. SQLite reports a file system
+    remounted read-only (what the kernel does after an I/O error) as a mere "disk I/O
+    error", so for SQLite the folder and file are looked at too."""
     text = str(getattr(exc, "orig", exc)).splitlines()[0]
+    found = _probe_sqlite_file(store) if store.is_sqlite else None
+    if found:
+        return found
     if "readonly" in text:
         return "the database file is read-only; fix its permissions"
     if "full" in text:
@@ -171,3 +233,23 @@ def _describe(exc: OperationalError) -> str:
     if "locked" in text:
         return "the database is locked by another program"
     return text
+
+
+def _probe_sqlite_file(store: Store) -> str | None:
+    # A write probe, not statvfs: ext4 turned read-only after an error still reports
+    # "rw" there, and os.access ignores it for root.
+    path = Path(store.location).expanduser()
+    try:
+        with tempfile.TemporaryFile(dir=path.parent, prefix=".tui-scheduler-probe-"):
+            pass
+    except OSError as exc:
+        if exc.errno == errno.EROFS:
+            return "the database's file system went read-only; check the disk, remount it"
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            return "the database folder is not writable; fix its permissions"
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return "the disk is full; free some space"
+        return f"the database folder cannot be written: {exc.strerror}"
+    if not os.access(path, os.W_OK):
+        return "the database file is read-only; fix its permissions"
+    return None

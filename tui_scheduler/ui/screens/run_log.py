@@ -4,6 +4,12 @@ Opening is instant whatever the size of the log: the tail is read first, older c
 are paged in as the reader scrolls up (or all at once for a search or a jump to the
 first error). While the run is going, a thread worker polls for new chunks three times
 a second and the view follows the end until the reader scrolls up or presses ``f``.
+
+Past its cap the engine keeps a run's head and a rolling tail and drops the middle, so
+what a live view appended is not what is stored (lines since dropped, no marker). For
+such a run the view is read again from the tail once it holds ``LIVE_MAX_BYTES`` of live
+output, and once more when the run ends: a flood cannot grow the console without bound,
+and the finished log matches the stored one, marker included.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ PAGE_BYTES = 1024 * 1024
 FIRST_QUERY_CHUNKS = 4
 MAX_QUERY_CHUNKS = 256
 NEW_CHUNKS_LIMIT = 256
+# Live output a view of a truncated run may hold before it is read again from the tail.
+LIVE_MAX_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -49,6 +57,7 @@ class Batch:
     first_seq: int | None
     last_seq: int | None
     more_older: bool = False
+    nbytes: int = 0
 
 
 def read_older(store, run_id: int, before_seq: int | None, *, everything: bool = False) -> Batch:
@@ -80,7 +89,7 @@ def _batch(chunks, *, more_older: bool = False) -> Batch:
         width = max(width, part_width)
     first = chunks[0].seq if chunks else None
     last = chunks[-1].seq if chunks else None
-    return Batch(lines, width, first, last, more_older)
+    return Batch(lines, width, first, last, more_older, sum(c.nbytes for c in chunks))
 
 
 class RunLogScreen(Screen[None]):
@@ -104,13 +113,15 @@ class RunLogScreen(Screen[None]):
         """Lines (and the run row) read by a worker."""
 
         def __init__(self, batch: Batch, *, run: Run | None = None, job_name: str = "",
-                     where: str = "end") -> None:
+                     where: str = "end", generation: int = 0) -> None:
             super().__init__()
             self.batch = batch
             self.run = run
             self.job_name = job_name
             self.where = where
             """"end" (new output) or "start" (older output)."""
+            self.generation = generation
+            """The screen's generation when the read began (a reload starts a new one)."""
 
     def __init__(self, run_id: int) -> None:
         super().__init__()
@@ -128,6 +139,11 @@ class RunLogScreen(Screen[None]):
         self._poller = None
         self._pending: str | None = None
         self._shown: dict[str, Text] = {}
+        self._generation = 0
+        self._live_bytes = 0
+        """Bytes of output appended while the run was going, since the last (re)load."""
+        self._holding = False
+        """New output of a truncated run is left unread while the reader scrolls."""
 
     def compose(self) -> ComposeResult:
         yield Static(f"Run #{self.run_id}", id="log-title", classes="screen-title")
@@ -142,7 +158,7 @@ class RunLogScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(LogView).focus()
-        self._load_tail()
+        self._load_tail(self._generation)
 
     @property
     def view(self) -> LogView:
@@ -151,7 +167,7 @@ class RunLogScreen(Screen[None]):
     # ---- reading (thread workers) -----------------------------------------------------
 
     @work(thread=True, group="run-log", exit_on_error=False)
-    def _load_tail(self) -> None:
+    def _load_tail(self, generation: int) -> None:
         store = self.app.store
         try:
             run = get_run(store, self.run_id)
@@ -161,39 +177,48 @@ class RunLogScreen(Screen[None]):
         job = get_job_by_id(store, run.job_id)
         batch = read_older(store, self.run_id, None)
         self.post_message(self.Loaded(batch, run=run, job_name=job.name if job else "?",
-                                      where="start"))
+                                      where="start", generation=generation))
 
     @work(thread=True, group="run-log-older", exit_on_error=False)
-    def _load_older(self, before_seq: int, everything: bool = False) -> None:
+    def _load_older(self, before_seq: int, everything: bool = False,
+                    generation: int = 0) -> None:
         try:
             batch = read_older(self.app.store, self.run_id, before_seq, everything=everything)
         except Exception:
             self._busy_older = False
             raise
-        self.post_message(self.Loaded(batch, where="start"))
+        self.post_message(self.Loaded(batch, where="start", generation=generation))
 
     def _poll(self) -> None:
-        if not self._polling:
+        if not self._polling and self._loaded:
             self._polling = True
-            self._read_new(self._last_seq)
+            self._read_new(self._last_seq, self._generation,
+                           self.view.follow or not self._holding)
 
     @work(thread=True, group="run-log-poll", exit_on_error=False)
-    def _read_new(self, after_seq: int) -> None:
+    def _read_new(self, after_seq: int, generation: int, output: bool = True) -> None:
         try:
             # The row first: once it says finished, every chunk is already committed.
             run = get_run(self.app.store, self.run_id)
             chunks = read_chunks(self.app.store, self.run_id, after_seq=after_seq,
-                                 limit=NEW_CHUNKS_LIMIT)
+                                 limit=NEW_CHUNKS_LIMIT) if output else []
         except Exception:
             self._polling = False
             raise
         # _polling is cleared when this is applied, so no second read overlaps it.
-        self.post_message(self.Loaded(_batch(chunks), run=run, where="end"))
+        self.post_message(self.Loaded(_batch(chunks), run=run, where="end",
+                                      generation=generation))
 
     # ---- applying what was read ---------------------------------------------------------
 
     def on_run_log_screen_loaded(self, message: Loaded) -> None:
         batch, view = message.batch, self.view
+        if message.generation != self._generation:  # read before a reload: stale
+            if message.where == "start":
+                self._busy_older = False
+            else:
+                self._polling = False
+            return
         if message.job_name:
             self.job_name = message.job_name
         if message.where == "start":
@@ -204,15 +229,23 @@ class RunLogScreen(Screen[None]):
             if not self._loaded:
                 self._loaded = True
                 self._last_seq = batch.last_seq or 0
-                view.follow = message.run is not None and message.run.status in ACTIVE_STATUSES
-                view.append(batch.lines, batch.width)
-                view.scroll_to_end()
+                active = message.run is not None and message.run.status in ACTIVE_STATUSES
+                if self._generation:  # a re-read (see _reread): new lines, same follow
+                    view.follow = active and view.follow
+                    view.replace(batch.lines, batch.width)
+                else:
+                    view.follow = active
+                    view.append(batch.lines, batch.width)
+                    view.scroll_to_end()
             else:
                 view.prepend(batch.lines, batch.width)
         else:
             self._polling = False
+            if message.run is not None and self._reread(message.run, batch):
+                return
             if batch.last_seq is not None and batch.last_seq > self._last_seq:
                 self._last_seq = batch.last_seq
+                self._live_bytes += batch.nbytes
                 view.append(batch.lines, batch.width)
         if message.run is not None:
             self._show_run(message.run)
@@ -221,6 +254,28 @@ class RunLogScreen(Screen[None]):
         self._status()
         if self._more_older and not self._busy_older and view.scroll_y < view.size.height:
             self.on_log_view_near_top()
+
+    def _reread(self, run: Run, batch: Batch) -> bool:
+        """For a run whose output the engine truncates: read the log again from the tail
+        instead of appending (True), or drop new output while the reader looks elsewhere."""
+        if not run.output_truncated or (not self._live_bytes and not batch.nbytes):
+            return False
+        active = run.status in ACTIVE_STATUSES
+        if active and self._live_bytes + batch.nbytes <= LIVE_MAX_BYTES:
+            return False
+        if active and not self.view.follow:
+            # The reader scrolled up: keep their lines, leave new output unread until
+            # they follow again (f), and keep the header current.
+            self._holding = True
+            self._show_run(run)
+            return True
+        self._generation += 1
+        self._holding = False
+        self._loaded, self._busy_older, self._more_older = False, False, False
+        self._first_seq, self._last_seq, self._live_bytes = None, 0, 0
+        self._show_run(run)  # the old lines stay on screen until the tail is read
+        self._load_tail(self._generation)
+        return True
 
     def _show_run(self, run: Run) -> None:
         self.run = run
@@ -288,7 +343,7 @@ class RunLogScreen(Screen[None]):
     def on_log_view_near_top(self, message: LogView.NearTop | None = None) -> None:
         if self._more_older and not self._busy_older and self._first_seq is not None:
             self._busy_older = True
-            self._load_older(self._first_seq)
+            self._load_older(self._first_seq, False, self._generation)
 
     def on_log_view_follow_changed(self, message: LogView.FollowChanged) -> None:
         self._status()
@@ -316,14 +371,14 @@ class RunLogScreen(Screen[None]):
         self._pending = task
         if not self._busy_older:
             self._busy_older = True
-            self._load_older(self._first_seq, True)
+            self._load_older(self._first_seq, True, self._generation)
         # else: the page being read arrives first; _continue_pending goes on from there.
         return True
 
     def _continue_pending(self) -> None:
         if self._more_older and not self._busy_older and self._first_seq is not None:
             self._busy_older = True
-            self._load_older(self._first_seq, True)
+            self._load_older(self._first_seq, True, self._generation)
             return
         task, self._pending = self._pending, None
         if task == "first_error":

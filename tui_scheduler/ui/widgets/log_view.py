@@ -86,6 +86,7 @@ class LogView(ScrollView, can_focus=True):
         """The line of the current match (or of a jump), highlighted."""
         self._width = 0
         self._stick = False
+        self._replacing = False
 
     # ---- content ------------------------------------------------------------------------
 
@@ -96,6 +97,19 @@ class LogView(ScrollView, can_focus=True):
         self._resize(width)
         if self.follow:
             self.scroll_to_end()
+
+    def replace(self, lines: list[Line], width: int) -> None:
+        """Show ``lines`` instead of every loaded line (a re-read), at the end. Moving up
+        to the new end is no scroll by the reader: following stays as it was."""
+        self.lines, self.current, self._width = [], None, 0
+        self.matches = self._find(lines, 0)
+        self.lines = lines
+        self._resize(width)
+        self._replacing = True
+        try:
+            self.scroll_to_end()
+        finally:
+            self._replacing = False
 
     def scroll_to_end(self) -> None:
         # force: the scrollbars appear only after the next layout, and without them
@@ -197,7 +211,7 @@ class LogView(ScrollView, can_focus=True):
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        if new_value < old_value - 0.5:
+        if new_value < old_value - 0.5 and not self._replacing:
             self._stick = False
             if self.follow:
                 self.set_follow(False)
