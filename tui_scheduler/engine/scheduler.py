@@ -53,6 +53,7 @@ logging.getLogger("apscheduler").setLevel(logging.WARNING)
 __all__ = ["Engine", "EngineLockedError"]
 _PROJECTED = ("schedule", "timezone", "enabled", "paused", "deleted_at", "engines")
 _control = Control.__table__
+_run = Run.__table__
 PYTHON_RUNNERS = 8
 """Threads running python jobs at once; more wait in a queue (on 2 cores, a few threads
 finish a burst sooner than many: they share one interpreter lock)."""
@@ -354,10 +355,11 @@ class Engine:
                 if not self._bursting():
                     self.executor.flush_finishes()
 
-    def _decide(self, run: ActiveRun) -> tuple[str, str]:
-        """(status, reason) for a fire, by the job's overlap policy. Holds the mutex."""
+    def _decide(self, run: ActiveRun, elsewhere: dict[int, int]) -> tuple[str, str]:
+        """(status, reason) for a fire, by the job's overlap policy. Holds the mutex.
+        ``elsewhere``: job id -> a run of it another engine is running."""
         job_id, job = run.job.id, run.job
-        if not self._busy[job_id]:
+        if not self._busy[job_id] and job_id not in elsewhere:
             return RunStatus.RUNNING, ""
         if run.force_queue or job.overlap == Overlap.QUEUE:
             if len(self._queues[job_id]) >= MAX_QUEUED and not run.force_queue:
@@ -365,16 +367,53 @@ class Engine:
             return RunStatus.SCHEDULED, "queued behind the running run"
         if job.overlap == Overlap.ALLOW:
             return RunStatus.RUNNING, ""
+        if job_id in elsewhere and not self._busy[job_id]:
+            return RunStatus.SKIPPED, (f"run #{elsewhere[job_id]} was still running on "
+                                       "another engine (overlap policy: skip)")
         active = [r.run_id for r in list(self.executor.active.values()) if r.job.id == job_id]
         which = f"run #{active[0]}" if active else "the previous run"
         return RunStatus.SKIPPED, f"{which} was still running (overlap policy: skip)"
 
+    def _running_elsewhere(self, jobs: list[Job]) -> dict[int, int]:
+        """On a shared database, which of ``jobs`` another engine is running now (job id
+        -> run id), so the overlap policy holds across engines. Jobs that run on every
+        engine keep it per engine."""
+        ids = {job.id for job in jobs if job.overlap != Overlap.ALLOW and job.engines != "*"}
+        if not self._shared or not ids:
+            return {}
+        query = (select(_run.c.job_id, _run.c.id)
+                 .where(_run.c.status == RunStatus.RUNNING, _run.c.job_id.in_(ids),
+                        _run.c.owner != self.executor.owner))
+        with self.store.engine.connect() as conn:
+            return {job_id: run_id for job_id, run_id in conn.execute(query)}
+
+    def _start_queued_behind_others(self) -> None:
+        """Start a run queued behind another engine's run once that run has ended (a run
+        queued behind one of ours starts from ``_after_run``)."""
+        with self._mutex:
+            waiting = [self._jobs[job_id] for job_id, queue in self._queues.items()
+                       if queue and not self._busy[job_id] and job_id in self._jobs]
+        if not waiting:
+            return
+        elsewhere = self._running_elsewhere(waiting)
+        for job in waiting:
+            if job.id in elsewhere:
+                continue
+            with self._mutex:
+                queue = self._queues.get(job.id)
+                if not queue or self._busy[job.id] or not self.running:
+                    continue
+                following = queue.popleft()
+                self._busy[job.id] += 1
+            self._spawn(following)
+
     def _launch_batch(self, batch: list[ActiveRun]) -> None:
         now = records.utcnow()
         decisions: list[tuple[ActiveRun, str, str]] = []
+        elsewhere = self._running_elsewhere([run.job for run in batch])
         with self._mutex:
             for run in batch:
-                status, reason = self._decide(run)
+                status, reason = self._decide(run, elsewhere)
                 if status == RunStatus.RUNNING:
                     self._busy[run.job.id] += 1
                 elif status == RunStatus.SCHEDULED:
@@ -574,6 +613,8 @@ class Engine:
                 if now >= next_poll and self.running:
                     next_poll = now + self.poll_s
                     self._poll()
+                    if self._shared:
+                        self._start_queued_behind_others()
             except Exception:
                 log.exception("engine tick failed")
 
