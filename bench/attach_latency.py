@@ -122,6 +122,8 @@ def main() -> None:
             engine.run_now(ticking.id).recorded.wait(10)
             holder = live_holder(store)
             polled, notified = progress_latency(store, engine, holder, trials)
+            if engine.waker is not None:
+                engine.waker.stop()  # the baseline: requests served on the 0.5 s poll only
             by_poll = round_trips(store, noop.id, requests)
             waker = serve_controls_on_notify(engine)
             waker.listener.connected.wait(5)

@@ -110,7 +110,8 @@ class Engine:
         self._scheduler: BackgroundScheduler | None = None
         self._projection: Projection | None = None
         self._change_counter = -1
-        self._waker: ControlWaker | None = None
+        self.waker: ControlWaker | None = None
+        """Serves consoles' requests the moment their NOTIFY comes (PostgreSQL only)."""
 
     # ---- life cycle -------------------------------------------------------------------
 
@@ -144,7 +145,7 @@ class Engine:
         ticker = threading.Thread(target=self._tick_loop, name="engine-ticker", daemon=True)
         ticker.start()
         self._ticker = ticker
-        self._waker = serve_controls_on_notify(self)
+        self.waker = serve_controls_on_notify(self)
 
     def shutdown(self, *, stop_runs: bool = True, drain_s: float = 0.0,
                  timeout: float = 60.0) -> None:
@@ -153,8 +154,8 @@ class Engine:
         if not self.running:
             return
         self.running = False
-        if self._waker is not None:
-            self._waker.stop()
+        if self.waker is not None:
+            self.waker.stop()
         if self._scheduler is not None:
             try:
                 self._scheduler.shutdown(wait=False)
