@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlmodel import col
 from sqlmodel import select as select_rows
 
@@ -39,12 +39,13 @@ from tui_scheduler.engine.events import EngineTrouble, EventBus, FireAccounted, 
 from tui_scheduler.engine.lock import EngineLock, EngineLockedError
 from tui_scheduler.engine.pool import RunnerPool
 from tui_scheduler.engine.projection import PREFIX, Projection
+from tui_scheduler.engine.requests import serve_requests
 from tui_scheduler.engine.runs import ActiveRun, RunExecutor
 from tui_scheduler.engine.sink import DEFAULT_CAP
 from tui_scheduler.engine.wakeup import ControlWaker, serve_controls_on_notify
 from tui_scheduler.store.db import Store
 from tui_scheduler.store.jobs import read_change_counter
-from tui_scheduler.store.models import Control, Job, Run
+from tui_scheduler.store.models import Job, Run
 from tui_scheduler.store.writer import BatchWriter
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,6 @@ logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 __all__ = ["Engine", "EngineLockedError"]
 _PROJECTED = ("schedule", "timezone", "enabled", "paused", "deleted_at", "engines")
-_control = Control.__table__
 _run = Run.__table__
 PYTHON_RUNNERS = 8
 """Threads running python jobs at once; more wait in a queue (on 2 cores, a few threads
@@ -643,54 +643,12 @@ class Engine:
                                         "this one no longer schedules jobs"))
 
     def _poll(self) -> None:
+        """Reload jobs edited elsewhere, then serve waiting console and CLI requests."""
         counter = read_change_counter(self.store)
         if counter != self._change_counter:
             self._change_counter = counter
             self.reload()
-        with self.store.engine.connect() as conn:
-            pending = conn.execute(select(_control).where(_control.c.done_at.is_(None))
-                                   .order_by(_control.c.id)).mappings().all()
-        for request in pending:
-            if not self._claim(request):
-                continue
-            result = self._serve(request)
-            self.writer.submit(_finish_control(request["id"], result))
-
-    def _claim(self, request) -> bool:
-        """On a shared database, exactly one engine serves each request: a stop goes to
-        the engine running that run, anything else to whichever engine claims it first."""
-        if not getattr(self.lock, "shared", False):
-            return True
-        if request["action"] == "stop" and request["run_id"] not in self.executor.active:
-            return False
-        if request["action"] == "run":
-            job = self._jobs.get(request["job_id"])
-            if job is not None and not self.runs_here(job):
-                return False  # pinned elsewhere: leave it to an engine it names
-        with self.store.engine.begin() as conn:
-            claimed = conn.execute(update(_control).where(_control.c.id == request["id"])
-                                   .where(_control.c.claimed_by == "")
-                                   .values(claimed_by=self.lock.token)).rowcount
-        return claimed == 1
-
-    def _serve(self, request) -> str:
-        payload = json.loads(request["payload"] or "{}")
-        action = request["action"]
-        if action == "run":
-            run = self.run_now(request["job_id"], payload.get("params"))
-            if run is None:
-                return "refused: job is not active"
-            run.recorded.wait(10)
-            word = {RunStatus.SKIPPED: "skipped", RunStatus.SCHEDULED: "queued"}.get(
-                run.status, "run")
-            return f"{word} {run.run_id}"
-        if action == "stop":
-            ok = self.stop_run(request["run_id"], kill=bool(payload.get("kill")))
-            return "stopping" if ok else "not running"
-        if action == "reload":
-            self.reload()
-            return "reloaded"
-        return f"unknown action {action!r}"
+        serve_requests(self)
 
 
 _EPSILON = datetime.resolution
@@ -698,10 +656,3 @@ _EPSILON = datetime.resolution
 
 def _seconds(value: float) -> timedelta:
     return timedelta(seconds=value)
-
-
-def _finish_control(control_id: int, result: str):
-    def op(conn) -> None:
-        conn.execute(update(_control).where(_control.c.id == control_id)
-                     .values(done_at=records.utcnow(), result=result))
-    return op

@@ -8,7 +8,7 @@ so a run started from an attached console starts within milliseconds. The ticker
 stays as the fallback; on SQLite there is only the poll.
 
 Serving from this thread as well as the ticker's is safe on a shared database: each
-request is claimed by one UPDATE (``Engine._claim``), so it is served once whichever
+request is claimed by one UPDATE (``engine/requests.py``), so it is served once whichever
 thread (or engine) gets there first, and a reload takes the engine's mutex.
 """
 
