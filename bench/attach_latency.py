@@ -18,9 +18,8 @@ import os
 import random
 import threading
 import time
-import uuid
 
-from common import median, parse_args, percentile, report
+from common import median, parse_args, percentile, report, temp_pg_store
 
 PROGRESS = ('for i in $(seq 1 100000); do echo "{\\"progress\\": {\\"done\\": $i, '
             '\\"total\\": 100000}}"; sleep 0.0$((RANDOM % 9 + 1)); done')
@@ -98,22 +97,14 @@ def main() -> None:
     if not admin:
         print("attach latency: skipped (set TUI_SCHEDULER_TEST_PG to a PostgreSQL admin URL)")
         return
-    import psycopg
-
     from tui_scheduler.engine import Engine
     from tui_scheduler.engine.lock import live_holder
     from tui_scheduler.engine.wakeup import serve_controls_on_notify
-    from tui_scheduler.store.db import open_store
     from tui_scheduler.store.jobs import create_job
 
     trials = 3 if args.quick else 20
     requests = 5 if args.quick else 30
-    admin = admin.replace("postgresql+psycopg://", "postgresql://")
-    name = f"tui_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        store = open_store(f"{admin.rsplit('/', 1)[0]}/{name}")
+    with temp_pg_store(admin) as store:
         ticking = create_job(store, {"name": "ticking", "target": PROGRESS})
         noop = create_job(store, {"name": "noop", "target": "true", "overlap": "allow"})
         engine = Engine(store)  # a daemon's settings: 0.25 s ticks, 0.5 s poll
@@ -131,10 +122,6 @@ def main() -> None:
             waker.stop()
         finally:
             engine.shutdown(timeout=10)
-            store.close()
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     print(f"  progress events: {len(notified)} heard via NOTIFY, median "
           f"{median(notified):.1f} ms, p95 {percentile(notified, 95):.1f} ms; {len(polled)} "
           f"seen by polling, median {median(polled):.1f} ms, p95 {percentile(polled, 95):.1f} ms")

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 
-from common import bulk_jobs, parse_args, report
+from common import bulk_jobs, parse_args, report, temp_pg_store
 
 
 def main() -> None:
@@ -21,19 +20,13 @@ def main() -> None:
     if not admin:
         print("claim overhead: skipped (set TUI_SCHEDULER_TEST_PG to a PostgreSQL admin URL)")
         return
-    import psycopg
     from sqlalchemy import insert
 
     from tui_scheduler.engine import records
-    from tui_scheduler.store.db import open_store
     from tui_scheduler.store.models import Run
 
     fires = 1000 if args.quick else 20_000
-    name = f"tui_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        store = open_store(f"{admin.rsplit('/', 1)[0]}/{name}")
+    with temp_pg_store(admin) as store:
         bulk_jobs(store, 100, "c", schedule="manual", target="true")
         base_time = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -63,10 +56,6 @@ def main() -> None:
         for batch in rows(10_000_000, "schedule"):
             with store.engine.begin() as conn:
                 lost_race += sum(1 for i in records.insert_runs(batch)(conn) if i is not None)
-        store.close()
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     per_fire = claim_s / fires * 1e6
     base = plain_s / fires * 1e6
     print(f"  {fires} fires in batches of 100: claimed {per_fire:.0f} us/fire, plain insert "

@@ -7,12 +7,14 @@ with the figure, its baseline measured in the same run, and the target.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import statistics
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +34,29 @@ def temp_store():
 
     folder = tempfile.mkdtemp(prefix="tui-bench-")
     return open_store(os.path.join(folder, "bench.db"))
+
+
+@contextlib.contextmanager
+def temp_pg_store(admin: str):
+    """A store on a fresh PostgreSQL database made through ``admin`` (an admin URL such
+    as ``postgresql://tui:tui@localhost/postgres``), dropped afterwards."""
+    import psycopg
+
+    from tui_scheduler.store.db import open_store
+
+    admin = admin.replace("postgresql+psycopg://", "postgresql://")
+    name = f"tui_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    store = None
+    try:
+        store = open_store(f"{admin.rsplit('/', 1)[0]}/{name}")
+        yield store
+    finally:
+        if store is not None:
+            store.close()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def percentile(values: list[float], pct: float) -> float:
