@@ -173,9 +173,9 @@ class AttachedEngine:
                 if job_id is None or run.job.id == job_id]
 
     def reload(self, job_ids: set[int] | None = None) -> None:
-        """Edits bump the change counter; the holding engine reloads by itself (at once
-        on PostgreSQL, told so by a NOTIFY, as are the other attached consoles)."""
-        notify.send(self.store, [notify.META])
+        """Nothing to do: every edit bumps the change counter, and the holding engine
+        reloads by itself (at once on PostgreSQL, where the bump NOTIFYs it and the other
+        attached consoles)."""
 
     def next_run_time(self, job_id: int) -> datetime | None:
         job = get_job_by_id(self.store, job_id)

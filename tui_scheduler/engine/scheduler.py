@@ -401,12 +401,18 @@ class Engine:
             if job.id in elsewhere:
                 continue
             with self._mutex:
-                queue = self._queues.get(job.id)
-                if not queue or self._busy[job.id] or not self.running:
-                    continue
-                following = queue.popleft()
-                self._busy[job.id] += 1
-            self._spawn(following)
+                following = None if self._busy[job.id] else self._next_queued_locked(job.id)
+            if following is not None:
+                self._spawn(following)
+
+    def _next_queued_locked(self, job_id: int) -> ActiveRun | None:
+        """Take the run queued first behind ``job_id``'s overlap slot, counting it busy
+        (None if none waits or the engine is stopping). Holds the mutex."""
+        queue = self._queues.get(job_id)
+        if not queue or not self.running:
+            return None
+        self._busy[job_id] += 1
+        return queue.popleft()
 
     def _launch_batch(self, batch: list[ActiveRun]) -> None:
         now = records.utcnow()
@@ -503,10 +509,7 @@ class Engine:
         job_id = run.job.id
         with self._mutex:
             self._busy[job_id] -= 1
-            queue = self._queues.get(job_id)
-            following = queue.popleft() if queue and self.running else None
-            if following is not None:
-                self._busy[job_id] += 1
+            following = self._next_queued_locked(job_id)
         if following is not None:
             self._spawn(following)
         if not self.running:

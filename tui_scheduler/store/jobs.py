@@ -32,8 +32,7 @@ def bump_change_counter(session: Session) -> None:
                       "WHERE key = 'change_counter'"))
     if session.get_bind().dialect.name == "postgresql":
         # Engines and consoles LISTENing hear of the edit when it commits, not on a poll.
-        session.exec(text("SELECT pg_notify(:channel, :payload)")
-                     .bindparams(channel=notify.CHANNEL, payload=notify.META))
+        notify.notify(session.connection(), [notify.META])
 
 
 def read_change_counter(store: Store) -> int:

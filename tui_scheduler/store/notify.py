@@ -55,17 +55,6 @@ def notify(conn: Connection, kinds: Iterable[str]) -> None:
     conn.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload})
 
 
-def send(store: Store, kinds: Iterable[str]) -> None:
-    """Notify on a connection of its own, now (a no-op on SQLite; never raises)."""
-    if not supported(store):
-        return
-    try:
-        with store.engine.begin() as conn:
-            notify(conn, kinds)
-    except Exception as exc:  # noqa: BLE001 - a lost wake-up only costs a poll period
-        log.debug("could not send a notification: %s", exc)
-
-
 def parse(payload: str) -> frozenset[str]:
     return frozenset(part for part in payload.split(",") if part) or frozenset({ANY})
 

@@ -33,6 +33,7 @@ from tui_scheduler.store.db import Store
 log = logging.getLogger(__name__)
 
 Op = Callable[[Connection], Any]
+DISK_FULL = "the disk is full; free some space"
 _STOP = object()
 
 
@@ -122,13 +123,9 @@ class BatchWriter:
                 # and try again, so nothing is recorded half-way and nothing is lost.
                 self._pause_notify_if_to_blame(exc)
                 self._set_trouble(describe_write_failure(self._store, exc))
-                wait = delay
-                if self._closed:
-                    wait = min(delay, self._give_up_at - time.monotonic())
-                    if wait <= 0:
-                        self._fail_all(batch, exc)
-                        return
-                time.sleep(wait)
+                # Never sleeping past the give-up time (infinite until close): the check
+                # at the top of the loop then fails the batch.
+                time.sleep(max(0.0, min(delay, self._give_up_at - time.monotonic())))
                 delay = min(delay * 2, 10)
                 continue
             except Exception:  # noqa: BLE001 - retried op by op to find the bad one
@@ -223,15 +220,15 @@ def describe_write_failure(store: Store, exc: OperationalError) -> str:
     remounted read-only (what the kernel does after an I/O error) as a mere "disk I/O
     error", so for SQLite the folder and file are looked at too."""
     text = str(getattr(exc, "orig", exc)).splitlines()[0]
+    if "locked" in text:  # says it all: no probe on every retry of a long lock
+        return "the database is locked by another program"
     found = _probe_sqlite_file(store) if store.is_sqlite else None
     if found:
         return found
     if "readonly" in text:
         return "the database file is read-only; fix its permissions"
     if "full" in text:
-        return "the disk is full; free some space"
-    if "locked" in text:
-        return "the database is locked by another program"
+        return DISK_FULL
     return text
 
 
@@ -248,7 +245,7 @@ def _probe_sqlite_file(store: Store) -> str | None:
         if exc.errno in (errno.EACCES, errno.EPERM):
             return "the database folder is not writable; fix its permissions"
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return "the disk is full; free some space"
+            return DISK_FULL
         return f"the database folder cannot be written: {exc.strerror}"
     if not os.access(path, os.W_OK):
         return "the database file is read-only; fix its permissions"
