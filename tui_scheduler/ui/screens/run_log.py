@@ -130,16 +130,20 @@ class RunLogScreen(Screen[None]):
         self.run: Run | None = None
         """The run row as last read."""
         self.job_name = ""
-        self._first_seq: int | None = None
-        self._last_seq = 0
-        self._more_older = False
-        self._busy_older = False
         self._polling = False
-        self._loaded = False
         self._poller = None
         self._pending: str | None = None
         self._shown: dict[str, Text] = {}
         self._generation = 0
+        self._start_reading()
+
+    def _start_reading(self) -> None:
+        """Forget what was read: the log is (re)read from its tail."""
+        self._first_seq: int | None = None
+        self._last_seq = 0
+        self._more_older = False
+        self._busy_older = False
+        self._loaded = False
         self._live_bytes = 0
         """Bytes of output appended while the run was going, since the last (re)load."""
         self._holding = False
@@ -270,9 +274,7 @@ class RunLogScreen(Screen[None]):
             self._show_run(run)
             return True
         self._generation += 1
-        self._holding = False
-        self._loaded, self._busy_older, self._more_older = False, False, False
-        self._first_seq, self._last_seq, self._live_bytes = None, 0, 0
+        self._start_reading()
         self._show_run(run)  # the old lines stay on screen until the tail is read
         self._load_tail(self._generation)
         return True
