@@ -72,78 +72,67 @@ def insert_runs(rows: list[dict[str, Any]]):
     fire was accounted for before, and running it again would run the job twice.
     """
     def op(conn: Connection) -> list[int | None]:
-        if conn.dialect.name == "sqlite" and rows:
+        if not rows:
+            return []
+        if conn.dialect.name == "sqlite":
             return _insert_runs_sqlite(conn, rows)
-        fires = [(r["job_id"], r["scheduled_for"]) for r in rows
-                 if r["trigger"] in _FIRE_TRIGGERS and r["scheduled_for"] is not None]
-        taken: set[tuple[int, datetime, str]] = set()
-        # PostgreSQL settles duplicates with ON CONFLICT below; SQLite has one engine, and
-        # this look-up (on the partial index: the predicate is literal) is its guard.
-        if fires and conn.dialect.name != "postgresql":
-            job_ids = sorted({job_id for job_id, _ in fires})
-            times = sorted({when for _, when in fires})
-            found = conn.execute(select(_runs.c.job_id, _runs.c.scheduled_for, _runs.c.shard)
-                                 .where(text("trigger IN ('schedule', 'catch-up')"))
-                                 .where(_runs.c.job_id.in_(job_ids))
-                                 .where(_runs.c.scheduled_for.between(times[0], times[-1])))
-            taken = {(job_id, when, shard) for job_id, when, shard in found}
-        keep = [r for r in rows
-                if (r["job_id"], r["scheduled_for"], r["shard"]) not in taken
-                or r["trigger"] not in _FIRE_TRIGGERS]
-        by_row: dict[int, int] = {}
-        if conn.dialect.name == "postgresql":
-            # Engines sharing the database race for each fire: the unique index decides,
-            # and only the engine whose row lands runs it.
-            fire_rows = [r for r in keep if r["trigger"] in _FIRE_TRIGGERS
-                         and r["scheduled_for"] is not None]
-            if fire_rows:
-                from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-                # executemany form: SQLAlchemy caches one compiled statement and sends
-                # the rows in batches (a VALUES list would be compiled anew each time).
-                landed = conn.execute(
-                    pg_insert(_runs).on_conflict_do_nothing(
-                        index_elements=["job_id", "scheduled_for", "shard"],
-                        # Literal, not bound: once psycopg prepares the statement, a
-                        # parameter here no longer matches the partial index.
-                        index_where=text("trigger IN ('schedule', 'catch-up')"))
-                    .returning(_runs.c.id, _runs.c.job_id, _runs.c.scheduled_for,
-                               _runs.c.shard), fire_rows).all()
-                ids_by_fire = {(job_id, when, shard): run_id
-                               for run_id, job_id, when, shard in landed}
-                for r in fire_rows:
-                    run_id = ids_by_fire.get((r["job_id"], r["scheduled_for"], r["shard"]))
-                    if run_id is not None:
-                        by_row[id(r)] = run_id
-                fire_ids = {id(r) for r in fire_rows}
-                keep = [r for r in keep if id(r) not in fire_ids] + \
-                    [r for r in fire_rows if id(r) in by_row]
-                rest = [r for r in keep if id(r) not in by_row]
-            else:
-                rest = keep
-        else:
-            rest = keep
-        if rest:
-            result = conn.execute(insert(_runs).returning(_runs.c.id,
-                                                          sort_by_parameter_order=True), rest)
-            by_row.update({id(r): row[0] for r, row in zip(rest, result, strict=True)})
-        marks: dict[int, datetime] = {}
-        for r in keep:
-            if r["trigger"] in _FIRE_TRIGGERS and r["scheduled_for"] is not None:
-                job_id = r["job_id"]
-                marks[job_id] = max(marks.get(job_id, r["scheduled_for"]), r["scheduled_for"])
-        # One UPDATE per distinct fire time: a burst of a thousand jobs due on the same
-        # second moves all their marks in one statement, not a thousand round trips.
-        by_mark: dict[datetime, list[int]] = {}
-        for job_id, mark in marks.items():
-            by_mark.setdefault(mark, []).append(job_id)
-        for mark, job_ids in by_mark.items():
-            conn.execute(update(_jobs).where(_jobs.c.id.in_(job_ids))
-                         .where((_jobs.c.last_fire_at.is_(None))
-                                | (_jobs.c.last_fire_at < mark))
-                         .values(last_fire_at=mark))
-        return [by_row.get(id(r)) for r in rows]
+        return _insert_runs_postgres(conn, rows)
     return op
+
+
+def _is_fire(row: dict[str, Any]) -> bool:
+    """A scheduled fire: the database keeps one record of it."""
+    return row["trigger"] in _FIRE_TRIGGERS and row["scheduled_for"] is not None
+
+
+def _fire_marks(rows) -> dict[datetime, list[int]]:
+    """The jobs whose fire mark (``last_fire_at``) the recorded fires among ``rows`` move,
+    by the time it moves to: a burst of a thousand jobs due on the same second moves all
+    their marks in one statement, not a thousand round trips."""
+    marks: dict[int, datetime] = {}
+    for row in rows:
+        if _is_fire(row):
+            job_id, when = row["job_id"], row["scheduled_for"]
+            marks[job_id] = max(marks.get(job_id, when), when)
+    by_mark: dict[datetime, list[int]] = {}
+    for job_id, mark in marks.items():
+        by_mark.setdefault(mark, []).append(job_id)
+    return by_mark
+
+
+def _insert_runs_postgres(conn: Connection, rows: list[dict[str, Any]]) -> list[int | None]:
+    """``insert_runs`` on PostgreSQL, where engines sharing the database race for each
+    fire: the unique index decides, and only the engine whose row lands runs it."""
+    by_row: dict[int, int] = {}
+    fire_rows = [r for r in rows if _is_fire(r)]
+    if fire_rows:
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        # executemany form: SQLAlchemy caches one compiled statement and sends the rows
+        # in batches (a VALUES list would be compiled anew each time).
+        landed = conn.execute(
+            pg_insert(_runs).on_conflict_do_nothing(
+                index_elements=["job_id", "scheduled_for", "shard"],
+                # Literal, not bound: once psycopg prepares the statement, a parameter
+                # here no longer matches the partial index.
+                index_where=text("trigger IN ('schedule', 'catch-up')"))
+            .returning(_runs.c.id, _runs.c.job_id, _runs.c.scheduled_for, _runs.c.shard),
+            fire_rows).all()
+        ids_by_fire = {(job_id, when, shard): run_id for run_id, job_id, when, shard in landed}
+        for r in fire_rows:
+            run_id = ids_by_fire.get((r["job_id"], r["scheduled_for"], r["shard"]))
+            if run_id is not None:
+                by_row[id(r)] = run_id
+    rest = [r for r in rows if not _is_fire(r)]
+    if rest:
+        result = conn.execute(insert(_runs).returning(_runs.c.id, sort_by_parameter_order=True),
+                              rest)
+        by_row.update({id(r): row[0] for r, row in zip(rest, result, strict=True)})
+    for mark, job_ids in _fire_marks(r for r in fire_rows if id(r) in by_row).items():
+        conn.execute(update(_jobs).where(_jobs.c.id.in_(job_ids))
+                     .where((_jobs.c.last_fire_at.is_(None)) | (_jobs.c.last_fire_at < mark))
+                     .values(last_fire_at=mark))
+    return [by_row.get(id(r)) for r in rows]
 
 
 _PROCESSORS: dict[tuple[str, str], dict[str, Any]] = {}
@@ -207,8 +196,7 @@ def _insert_runs_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> list[in
     keys = list(rows[0])
     # The fire's identity as stored: (job id, scheduled_for as text, shard).
     fire_keys = [(r["job_id"], bind("scheduled_for", r["scheduled_for"]), r["shard"])
-                 if r["trigger"] in _FIRE_TRIGGERS and r["scheduled_for"] is not None
-                 else None for r in rows]
+                 if _is_fire(r) else None for r in rows]
     fires = [key for key in fire_keys if key is not None]
     taken: set[tuple[int, str, str]] = set()
     if fires:
@@ -253,17 +241,8 @@ def _insert_runs_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> list[in
             conn.exec_driver_sql(head + ", ".join([one] * len(chunk)), tuple(
                 bind.flat(keys, [rows[index] for index in chunk])))
             _take_ids(conn, chunk, ids)
-    marks: dict[int, datetime] = {}
-    for index in keep:
-        row = rows[index]
-        if fire_keys[index] is not None:
-            job_id, when = row["job_id"], row["scheduled_for"]
-            marks[job_id] = max(marks.get(job_id, when), when)
-    by_mark: dict[datetime, list[int]] = {}
-    for job_id, mark in marks.items():
-        by_mark.setdefault(mark, []).append(job_id)
     job_bind = _Binder(conn, _jobs)
-    for mark, marked in by_mark.items():
+    for mark, marked in _fire_marks(rows[index] for index in keep).items():
         value = job_bind("last_fire_at", mark)
         conn.exec_driver_sql(
             "UPDATE job SET last_fire_at = ? WHERE id IN "
