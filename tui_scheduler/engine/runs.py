@@ -252,7 +252,7 @@ class RunExecutor:
             self._sink(run).extend(stream, lines)
 
         def on_progress(progress: Progress) -> None:
-            run.progress = progress
+            run.progress = progress.following(run.progress)
             run.progress_dirty = True
 
         if job.kind == JobKind.PYTHON:
