@@ -38,22 +38,24 @@ def duration(seconds: float | None) -> str:
     return "-" if seconds is None else format_duration(seconds)
 
 
-def relative(when: datetime | None, now: datetime) -> str:
-    """'in 3m', '5m ago', 'now' — coarse, for scanning a table."""
+def relative(when: datetime | None, now: datetime, *, seconds: bool = False) -> str:
+    """'in 3m', '5m ago', 'now' — coarse, for scanning a table; with ``seconds``,
+    'in 1m05s' below an hour, for fires that come less than a minute apart."""
     if when is None:
         return "-"
     delta = (when - now).total_seconds()
     if abs(delta) < 1:
         return "now"
-    text = _coarse(abs(delta))
+    text = _coarse(abs(delta), precise=seconds)
     return f"in {text}" if delta > 0 else f"{text} ago"
 
 
-def _coarse(seconds: float) -> str:
+def _coarse(seconds: float, *, precise: bool = False) -> str:
     if seconds < 60:
         return f"{int(seconds)}s"
     if seconds < 3600:
-        return f"{int(seconds // 60)}m"
+        minutes, rest = divmod(int(seconds), 60)
+        return f"{minutes}m{rest:02d}s" if precise else f"{minutes}m"
     if seconds < 86400:
         hours, rest = divmod(int(seconds), 3600)
         return f"{hours}h{rest // 60:02d}m" if hours < 10 else f"{hours}h"
@@ -140,8 +142,9 @@ def eta_text(elapsed: float, typical: float | None) -> str:
     if not typical:
         return ""
     left = typical - elapsed
-    if left >= 1:
-        return f"~{_coarse(left)} left"
+    if left > 0:
+        # Under a second to go still reads as time left; "over" only once it is.
+        return f"~{_coarse(max(left, 1.0))} left"
     return f"over typical {format_duration(typical)}"
 
 
