@@ -78,6 +78,12 @@ async def test_o_cycles_the_sort_column_and_a_header_click_sorts(store, make_eng
         assert table.sort_column == "next"
         assert shown_names(app) == ["c-minutely", "b-daily", "a-paused"]  # paused: no next
         assert str(table.columns["next"].label).endswith("▲")
+        await pilot.press("O")  # back one column
+        assert table.sort_column == "state"
+        await pilot.press("o", "o", "o")
+        assert table.sort_column == "schedule"
+        # By when each schedule fires next, not by its words ("At 03:00" < "Every ...").
+        assert shown_names(app) == ["c-minutely", "b-daily", "a-paused"]
         await pilot.click("JobTable", offset=(3, 0))  # the State header
         assert table.sort_column == "state"
         await pilot.click("JobTable", offset=(3, 0))

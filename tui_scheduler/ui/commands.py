@@ -37,6 +37,8 @@ class JobCommands(Provider):
                 ("Filter jobs by name or tag", "/", home.action_filter),
                 ("Clear the job filter", "escape", home.action_clear_filter),
                 ("Sort the jobs by the next column", "o", home.action_sort),
+                ("Sort the jobs by the previous column", "O",
+                 lambda: home.action_sort(-1)),
                 ("Show schedules as cron text or in words", "c", home.action_toggle_cron),
             ]
         yield ("New job", "n", home.action_new)

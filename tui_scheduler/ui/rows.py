@@ -372,13 +372,13 @@ def sort_key(row: JobRow, column: str) -> tuple:
     name = row.job.name.casefold()
     if column == "state":
         return (STATE_ORDER.get(row.state, 9), name)
-    if column == "next":
+    if column in ("next", "schedule"):
+        # Schedules in words ("At 09:00", "Every 5 minutes") sort nonsensically as text;
+        # what an operator wants from that column is which job fires first.
         fire = row.next_fire
         return (fire is None, fire.timestamp() if fire else 0.0, name)
     if column == "last":
         # Newest result first reads naturally; never-run jobs go last.
         when = row.last.finished_at if row.last and row.last.finished_at else None
         return (when is None, -(when.timestamp()) if when else 0.0, name)
-    if column == "schedule":
-        return (row.words.casefold(), name)
     return (name,)

@@ -62,7 +62,8 @@ class HomeScreen(Screen):
         # (a fast typist, a paste) are already routed to the filter box.
         Binding("slash", "filter", "Filter", id="jobs.filter", key_display="/", priority=True),
         Binding("escape", "clear_filter", "Clear filter", id="jobs.clear_filter"),
-        Binding("o", "sort", "Sort by next column", id="jobs.sort", show=False),
+        Binding("o", "sort(1)", "Sort by next column", id="jobs.sort", show=False),
+        Binding("O", "sort(-1)", "Sort by previous column", id="jobs.sort_back", show=False),
         Binding("c", "toggle_cron", "Cron text / words", id="jobs.cron", show=False),
     ]
 
@@ -415,9 +416,9 @@ class HomeScreen(Screen):
         reverse = column == self.table.sort_column and not self.table.sort_reverse
         self.table.set_sort(column, reverse)
 
-    def action_sort(self) -> None:
+    def action_sort(self, step: int = 1) -> None:
         """The column header shows the sort (▲/▼), so no toast is needed."""
-        self.table.cycle_sort()
+        self.table.cycle_sort(step)
 
     def action_toggle_cron(self) -> None:
         self.table.toggle_cron(self.app.now())
