@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from itertools import pairwise
 
 from rich.text import Text
 from textual.widgets import Static
@@ -83,7 +84,7 @@ def _fire_lines(fires: list[datetime], zone: tzinfo, local: tzinfo,
         return [Text("⚠ never fires again: the time has passed", style="bold yellow")]
     seconds = any(f.second for f in fires)
     # Fires under a minute apart would all read "in 1m": count seconds then.
-    close = any((b - a).total_seconds() < 60 for a, b in zip(fires, fires[1:]))
+    close = any((b - a).total_seconds() < 60 for a, b in pairwise(fires))
     relatives = [relative(fire, now, seconds=close) for fire in fires]
     rel_width = max(8, *(len(text) for text in relatives)) + 2
     same = _zone_name(zone) == _zone_name(local)
