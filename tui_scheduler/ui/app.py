@@ -23,6 +23,7 @@ from tui_scheduler.ui import format as fmt
 from tui_scheduler.ui import messages as msg
 from tui_scheduler.ui.actions import JobActions
 from tui_scheduler.ui.commands import JobCommands
+from tui_scheduler.ui.preferences import Preferences
 from tui_scheduler.ui.screens.confirm import ConfirmScreen
 from tui_scheduler.ui.screens.home import HomeScreen
 
@@ -49,8 +50,11 @@ class SchedulerApp(JobActions, App[None]):
 
     def __init__(self, store: Store | None = None, engine: Engine | None = None, *,
                  boot: Boot | None = None, clock: Callable[[], datetime] | None = None,
-                 hostname: str | None = None) -> None:
+                 hostname: str | None = None, preferences: Preferences | None = None) -> None:
         super().__init__()
+        self.preferences = preferences or Preferences()
+        """The user's remembered choices (the theme); in memory unless the launcher
+        hands the user's file."""
         self.store = store
         """The open database; None until ``boot`` has opened it."""
         self.engine = engine
@@ -89,6 +93,11 @@ class SchedulerApp(JobActions, App[None]):
         return self.home
 
     def on_mount(self) -> None:
+        saved = self.preferences.get("theme")
+        if isinstance(saved, str) and saved in self.available_themes:
+            self.theme = saved
+        self.theme_changed_signal.subscribe(
+            self, lambda theme: self.preferences.set("theme", theme.name))
         if self.ready:
             self._connect()
         elif self.boot is not None:
