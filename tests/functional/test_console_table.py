@@ -160,6 +160,25 @@ async def test_a_failed_run_raises_a_toast_naming_the_job(store, make_engine):
         await until(pilot, lambda: app.home.header.failed_24h == 1)
 
 
+async def test_repeated_failures_raise_one_toast_and_m_mutes_them(store, make_engine):
+    job = add_job(store, "flaky", "exit 3", "* * * * * *")  # fails every second
+    other = add_job(store, "other", "exit 4")
+    engine = make_engine()
+    async with console(store, engine) as (app, pilot):
+        toasts = record_notifications(app)
+        await until(pilot, lambda: len(finished_runs(store, job.id)) >= 3, timeout=10,
+                    what="three failures")
+        assert sum("flaky failed" in t for t in toasts) == 1
+        await pilot.press("m")  # the cursor is on the first row: flaky
+        assert any("flaky: failure toasts muted" in t for t in toasts)
+        app.failure_toasts._jobs.clear()  # as if the quiet time had passed
+        count = len(finished_runs(store, job.id))
+        await until(pilot, lambda: len(finished_runs(store, job.id)) >= count + 2, timeout=10)
+        assert sum("flaky failed" in t for t in toasts) == 1
+        engine.run_now(other.id)  # other jobs still raise theirs
+        await until(pilot, lambda: any("other failed" in t for t in toasts), what="a toast")
+
+
 async def test_the_header_shows_engine_trouble_and_recovery(store, make_engine):
     add_job(store, "any")
     engine = make_engine()

@@ -145,6 +145,15 @@ class JobActions:
         self.engine.reload({job_id})
         self.notify(f"{job.name} {'paused' if job.paused else 'resumed'}.", timeout=3)
 
+    def request_toggle_mute(self, job_id: int) -> None:
+        """Silence or restore a job's failure toasts (the table still shows it failing)."""
+        name = self.home.job_name(job_id)
+        if self.failure_toasts.toggle_mute(job_id):
+            self.notify(f"{name}: failure toasts muted until the console quits (m again "
+                        "to unmute).", timeout=4, markup=False)
+        else:
+            self.notify(f"{name}: failure toasts back on.", timeout=3, markup=False)
+
     @work(thread=True, group="actions", exit_on_error=False)
     def request_toggle_enabled(self, job_id: int) -> None:
         """Disable a job (it never fires) or enable it again."""

@@ -23,6 +23,7 @@ from tui_scheduler.ui import format as fmt
 from tui_scheduler.ui import messages as msg
 from tui_scheduler.ui.actions import JobActions
 from tui_scheduler.ui.commands import JobCommands
+from tui_scheduler.ui.failure_toasts import FailureToasts
 from tui_scheduler.ui.preferences import Preferences
 from tui_scheduler.ui.screens.confirm import ConfirmScreen
 from tui_scheduler.ui.screens.home import HomeScreen
@@ -69,6 +70,8 @@ class SchedulerApp(JobActions, App[None]):
         self.home = HomeScreen()
         """The job table, always at the bottom of the screen stack."""
         self._bridge: EngineBridge | None = None
+        self.failure_toasts = FailureToasts()
+        """Which failures raise a toast: repeats collapsed, muted jobs silent."""
         self.freeze_gc = False
         """Set by the launcher: this app owns the process (never in tests)."""
 
@@ -145,12 +148,14 @@ class SchedulerApp(JobActions, App[None]):
         self._fan_out(message)
 
     def on_run_finished(self, message: msg.RunFinished) -> None:
-        if message.status in FAILURE_STATUSES:
+        note = (self.failure_toasts.on_failure(message.job_id, self.now())
+                if message.status in FAILURE_STATUSES else None)
+        if note is not None:
             name = self.home.job_name(message.job_id)
             detail = f": {message.error}" if message.error else ""
             self.notify(f"{name}: run #{message.run_id} {fmt.status_label(message.status)}"
-                        f"{detail}", title=f"{name} failed", severity="error", timeout=10,
-                        markup=False)
+                        f"{detail}{note}", title=f"{name} failed", severity="error",
+                        timeout=10, markup=False)
         self._fan_out(message)
 
     def on_fire_accounted(self, message: msg.FireAccounted) -> None:

@@ -40,6 +40,7 @@ class JobCommands(Provider):
                 ("Sort the jobs by the previous column", "O",
                  lambda: home.action_sort(-1)),
                 ("Show schedules as cron text or in words", "c", home.action_toggle_cron),
+                ("Mute or unmute the selected job's failure toasts", "m", home.action_mute),
             ]
         yield ("New job", "n", home.action_new)
         yield ("Show every key", "?", app.action_help)

@@ -65,6 +65,7 @@ class HomeScreen(Screen):
         Binding("o", "sort(1)", "Sort by next column", id="jobs.sort", show=False),
         Binding("O", "sort(-1)", "Sort by previous column", id="jobs.sort_back", show=False),
         Binding("c", "toggle_cron", "Cron text / words", id="jobs.cron", show=False),
+        Binding("m", "mute", "Mute / unmute failure toasts", id="jobs.mute", show=False),
     ]
 
     @dataclass
@@ -397,6 +398,10 @@ class HomeScreen(Screen):
     def action_edit(self) -> None:
         if (job_id := self.selected()) is not None:
             self.app.open_editor(job_id)
+
+    def action_mute(self) -> None:
+        if (job_id := self.selected()) is not None:
+            self.app.request_toggle_mute(job_id)
 
     def action_new(self) -> None:
         if not self._still_opening():
