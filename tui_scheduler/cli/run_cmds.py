@@ -154,12 +154,17 @@ def cmd_stop(args) -> int:
 
 
 def cmd_runs(args) -> int:
+    from tui_scheduler.cli.history_cmds import deleted_label, history_job
+
     store = open_db(args)
-    job = job_store.get_job(store, args.name)
+    job = history_job(store, args.name, deleted=args.deleted)
     runs = list_runs(store, job.id, limit=max(1, args.n))
     if args.json:
-        emit_json([run_record(run, job.name) for run in runs])
+        gone = job.deleted_at is not None
+        emit_json([{**run_record(run, job.name), "job_deleted": gone} for run in runs])
         return 0
+    if job.deleted_at is not None:
+        print(f"runs of {deleted_label(job)}")
     print(f"{'ID':>7}  {'STATUS':<11} {'TRIGGER':<9} {'SCHEDULED':<19}  {'STARTED':<19}  "
           f"{'EXIT':>4}  ATTEMPT")
     for run in runs:
