@@ -183,7 +183,7 @@ class JobActions:
 
         delete_job(self.store, job_id)
         self.engine.reload({job_id})
-        self.notify(f"Deleted {job.name}; its history is kept.", timeout=4)
+        self.notify(f"Deleted {job.name}; its history is kept (D: deleted jobs).", timeout=4)
 
     # ---- screens ----------------------------------------------------------------------
 
@@ -214,6 +214,13 @@ class JobActions:
                         severity="error")
             return
         self.push_screen(JobDetailScreen(job_id))
+
+    def open_deleted_jobs(self) -> None:
+        """Deleted jobs, whose runs are kept until purged."""
+        from tui_scheduler.ui.screens.deleted_jobs import DeletedJobsScreen
+
+        if self.ready and not isinstance(self.screen, DeletedJobsScreen):
+            self.push_screen(DeletedJobsScreen())
 
     def open_run_log(self, run_id: int) -> None:
         """One run's header and full output."""

@@ -43,6 +43,8 @@ class JobCommands(Provider):
                 ("Mute or unmute the selected job's failure toasts", "m", home.action_mute),
             ]
         yield ("New job", "n", home.action_new)
+        yield ("Deleted jobs: their runs and logs", "D (kept until purged)",
+               app.open_deleted_jobs)
         yield ("Show every key", "?", app.action_help)
         yield ("Quit tui-scheduler", "q (asks first when runs are active)", app.action_quit)
         for row in list(home.table.rows_by_id.values()):

@@ -66,6 +66,8 @@ class HomeScreen(Screen):
         Binding("O", "sort(-1)", "Sort by previous column", id="jobs.sort_back", show=False),
         Binding("c", "toggle_cron", "Cron text / words", id="jobs.cron", show=False),
         Binding("m", "mute", "Mute / unmute failure toasts", id="jobs.mute", show=False),
+        Binding("D", "deleted_jobs", "Deleted jobs", id="jobs.deleted", show=False,
+                tooltip="Deleted jobs: their runs and logs, kept until purged"),
     ]
 
     @dataclass
@@ -427,6 +429,9 @@ class HomeScreen(Screen):
 
     def action_toggle_cron(self) -> None:
         self.table.toggle_cron(self.app.now())
+
+    def action_deleted_jobs(self) -> None:
+        self.app.open_deleted_jobs()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # "escape: clear filter" is offered (and shown in the footer) only while filtering.
