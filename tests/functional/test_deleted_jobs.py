@@ -7,7 +7,8 @@ from textual.command import CommandPalette
 from textual.widgets import DataTable
 
 from tests.functional.console_support import add_job, console, until
-from tests.helpers import finished_runs, runs_of
+from tests.helpers import finished_runs, runs_of, wait_for
+from tui_scheduler.store.deleted import purge_jobs
 from tui_scheduler.store.jobs import delete_job
 from tui_scheduler.ui.screens.deleted_jobs import DeletedJobRunsScreen, DeletedJobsScreen
 from tui_scheduler.ui.screens.run_log import RunLogScreen
@@ -22,7 +23,7 @@ async def test_d_then_D_reaches_the_deleted_jobs_runs_and_log(store, make_engine
     add_job(store, "still-here")
     engine = make_engine()
     engine.run_now(job.id)
-    run = (await _until_sync(lambda: finished_runs(store, job.id)))[0]
+    run = wait_for(lambda: finished_runs(store, job.id), what="the run")[0]
     async with console(store, engine) as (app, pilot):
         # Delete it the way an operator does: d on its row, then y.
         await until(pilot, lambda: job.id in app.home.table.shown_ids)
@@ -82,6 +83,10 @@ async def test_the_palette_opens_deleted_jobs_and_a_reused_name_stays_apart(stor
         engine.reload({live.id})
         await until(pilot, lambda: row_keys(screen.query_one(DataTable)) ==
                     [str(live.id), str(first.id)], what="the second deleted job")
+        # A purge (from the CLI, say) tells no engine: the open list still catches up.
+        purge_jobs(store, [first.id])
+        await until(pilot, lambda: row_keys(screen.query_one(DataTable)) == [str(live.id)],
+                    what="the purged job to go")
 
 
 async def test_no_deleted_jobs_says_so(store, make_engine):
@@ -93,16 +98,3 @@ async def test_no_deleted_jobs_says_so(store, make_engine):
                              and app.screen.rows is not None and app.screen)
         assert screen.query_one(DataTable).row_count == 0
         assert "No deleted jobs" in str(screen.query_one("#deleted-about").render())
-
-
-async def _until_sync(predicate, timeout: float = 10.0):
-    import asyncio
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError("timed out waiting for the run to finish")

@@ -8,7 +8,7 @@ same runs table and paging), with the keys that would act on a live job switched
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from rich.text import Text
 from textual import on, work
@@ -27,7 +27,14 @@ COLUMNS = (("id", "job"), ("name", "name"), ("deleted", "deleted"), ("runs", "ru
            ("last", "last run"))
 ABOUT = ("Deleted jobs no longer fire; their runs and output are kept until "
          "`tui-scheduler purge NAME|ID` removes them.")
+REREAD_S = 5.0
 EMPTY = "No deleted jobs: nothing to look back at."
+
+
+def _shown(rows: list[DeletedJob]) -> list[tuple]:
+    """What the table draws of each row, to tell whether a re-read changed anything."""
+    return [(r.job.id, r.job.name, r.job.deleted_at, r.runs, r.last_status, r.last_at)
+            for r in rows]
 
 
 class DeletedJobsScreen(Screen[None]):
@@ -66,12 +73,17 @@ class DeletedJobsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()
         self._read()
+        # A purge from the CLI tells no engine (no live job changed): look again now and
+        # then; the list is small.
+        self.set_interval(REREAD_S, self._read)
 
     @work(thread=True, group="deleted-read", exclusive=True, exit_on_error=False)
     def _read(self) -> None:
         self.post_message(self.Read(list_deleted(self.app.store)))
 
     def on_deleted_jobs_screen_read(self, message: Read) -> None:
+        if self.rows is not None and _shown(self.rows) == _shown(message.rows):
+            return  # nothing changed: leave the table (and its cursor) alone
         self.rows = message.rows
         table = self.query_one(DataTable)
         keep = self._cursor_key()
@@ -94,7 +106,7 @@ class DeletedJobsScreen(Screen[None]):
             f"Deleted jobs · {count}" if count else "Deleted jobs")
         self.query_one("#deleted-about", Static).update(ABOUT if count else EMPTY)
 
-    # ---- a delete or purge elsewhere: read again -----------------------------------------
+    # ---- a delete elsewhere: read again at once -------------------------------------------
 
     def on_jobs_changed(self, _message: Message) -> None:
         self._read()
@@ -105,15 +117,10 @@ class DeletedJobsScreen(Screen[None]):
 
     # ---- keys ----------------------------------------------------------------------------
 
-    def _now(self) -> datetime:
-        now = getattr(self.app, "now", None)
-        return now() if callable(now) else datetime.now(UTC)
-
-    def _cursor_key(self) -> str | None:
-        table = self.query_one(DataTable)
-        if not table.row_count:
-            return None
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+    # The same clock, cursor and j/k as the detail screen (plain methods over a DataTable).
+    _now = JobDetailScreen._now
+    _cursor_key = JobDetailScreen._cursor_key
+    action_cursor = JobDetailScreen.action_cursor
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -123,10 +130,6 @@ class DeletedJobsScreen(Screen[None]):
         key = self._cursor_key()
         if key is not None:
             self.app.push_screen(DeletedJobRunsScreen(int(key)))
-
-    def action_cursor(self, step: int) -> None:
-        table = self.query_one(DataTable)
-        table.action_cursor_down() if step > 0 else table.action_cursor_up()
 
     def action_back(self) -> None:
         self.dismiss(None)
