@@ -24,7 +24,8 @@ def add_job_options(parser: argparse.ArgumentParser, *, creating: bool) -> None:
     when.add_argument("--at", metavar="TIME", help="one-off date-time, or 'now'")
     when.add_argument("--manual", action="store_true", help="only runs when asked")
     what = parser.add_mutually_exclusive_group(required=creating)
-    what.add_argument("--command", metavar="CMD", help="shell command line (/bin/sh -c)")
+    what.add_argument("--command", metavar="CMD",
+                      help="shell command line (/bin/sh -c, or $SHELL -c with --env SHELL=...)")
     what.add_argument("--python", metavar="REF", help="package.module:function to call")
     parser.add_argument("--tz", metavar="ZONE", help="IANA time zone (default: local)")
     parser.add_argument("--description", metavar="TEXT")
