@@ -67,7 +67,7 @@ class HomeScreen(Screen):
         Binding("c", "toggle_cron", "Cron text / words", id="jobs.cron", show=False),
         Binding("m", "mute", "Mute / unmute failure toasts", id="jobs.mute", show=False),
         Binding("D", "deleted_jobs", "Deleted jobs", id="jobs.deleted", show=False,
-                tooltip="Deleted jobs: their runs and logs, kept until purged"),
+                tooltip="Deleted jobs and their kept runs"),
     ]
 
     @dataclass
