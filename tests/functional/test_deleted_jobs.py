@@ -46,7 +46,7 @@ async def test_d_then_D_reaches_the_deleted_jobs_runs_and_log(store, make_engine
         assert runs.job_id == job.id
         title = str(runs.query_one("#detail-title").render())
         assert "old-report" in title and "deleted" in title
-        assert "never fires again" in str(runs.query_one("#detail-next").render())
+        assert "deleted: never fires again" in str(runs.query_one("#detail-next").render())
         assert row_keys(runs.query_one(DataTable)) == [str(run.id)]
         # The keys that act on a live job are not there for a deleted one.
         await pilot.press("r", "e", "d", "p", "x")

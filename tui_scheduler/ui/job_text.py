@@ -88,7 +88,7 @@ def next_text(job: Job, fires: list[datetime], now: datetime) -> Text:
     """The next fires in local time with how far away they are."""
     text = Text()
     if job.deleted_at is not None:
-        return Text("deleted: it never fires again; its runs are kept until purged",
+        return Text("deleted: never fires again\nits runs are kept until purged",
                     style="yellow")
     if not job.enabled or job.paused:
         why = "deleted" if job.deleted_at else "disabled" if not job.enabled else "paused"

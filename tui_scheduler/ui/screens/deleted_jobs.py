@@ -26,7 +26,7 @@ from tui_scheduler.ui.screens.job_detail import JobDetailScreen
 COLUMNS = (("id", "job"), ("name", "name"), ("deleted", "deleted"), ("runs", "runs"),
            ("last", "last run"))
 ABOUT = ("Deleted jobs no longer fire; their runs and output are kept until "
-         "`tui-scheduler purge NAME|ID` removes them.")
+         "`tui-scheduler purge NAME|ID` removes them. enter: the job's runs.")
 REREAD_S = 5.0
 EMPTY = "No deleted jobs: nothing to look back at."
 
