@@ -34,12 +34,13 @@ from tui_scheduler.core.policies import (
 )
 from tui_scheduler.core.schedule import ScheduleError, next_fire_after, parse_schedule, resolve_zone
 from tui_scheduler.engine import records
-from tui_scheduler.engine.apsched import FireExecutor, never_called
+from tui_scheduler.engine.apsched import FireExecutor
 from tui_scheduler.engine.events import EngineTrouble, EventBus, FireAccounted, JobsChanged
 from tui_scheduler.engine.lock import EngineLock, EngineLockedError
 from tui_scheduler.engine.pool import RunnerPool
 from tui_scheduler.engine.projection import PREFIX, Projection
 from tui_scheduler.engine.requests import serve_requests
+from tui_scheduler.engine.retries import RetryBook
 from tui_scheduler.engine.runs import ActiveRun, RunExecutor
 from tui_scheduler.engine.sink import DEFAULT_CAP
 from tui_scheduler.engine.wakeup import ControlWaker, serve_controls_on_notify
@@ -112,6 +113,8 @@ class Engine:
         self._change_counter = -1
         self.waker: ControlWaker | None = None
         """Serves consoles' requests the moment their NOTIFY comes (PostgreSQL only)."""
+        self.retries = RetryBook(self.writer, self.bus, lambda job_id: self._jobs.get(job_id))
+        """Retries waiting for their delay (held while their job is paused)."""
 
     # ---- life cycle -------------------------------------------------------------------
 
@@ -130,6 +133,7 @@ class Engine:
             job_defaults={"coalesce": False, "max_instances": 1, "misfire_grace_time": None})
         self._scheduler.start(paused=True)
         self._projection = Projection(self._scheduler)
+        self.retries.scheduler = self._scheduler
         self.running = True
         self._launcher = threading.Thread(target=self._launch_loop, name="engine-launcher",
                                           daemon=True)
@@ -275,6 +279,7 @@ class Engine:
                     continue
                 mark = job.last_fire_at or job.created_at
                 self._project(job, after=mark - _EPSILON)
+                self.retries.sync(job_id)  # pause holds waiting retries, resume frees them
         if changed:
             self.bus.emit(JobsChanged(frozenset(changed)))
 
@@ -538,17 +543,14 @@ class Engine:
         run_id = self.writer.call(records.insert_run(
             job_id=job.id, trigger=Trigger.RETRY, status=RunStatus.SCHEDULED,
             scheduled_for=due, attempt=run.attempt + 1, params=run.params))
-        self.arm_row(run_id, due)
+        self.retries.arm(run_id, job.id, due)
         self.bus.emit(FireAccounted(run_id, job.id, RunStatus.SCHEDULED,
                                     f"retry {run.attempt + 1} in {delay:g}s"))
 
-    def arm_row(self, run_id: int, due: datetime) -> None:
-        """Start an already-recorded ``scheduled`` run at ``due`` (retries)."""
-        if self._scheduler is not None:
-            self._scheduler.add_job(never_called, trigger="date", run_date=due,
-                                    id=f"run:{run_id}", misfire_grace_time=None)
-
     def _start_row(self, run_id: int) -> None:
+        """A waiting retry fell due: start it, unless it was cancelled or is held."""
+        if self.retries.take(run_id) is None:
+            return
         with self.store.session() as session:
             row = session.get(Run, run_id)
         if row is None or row.status != RunStatus.SCHEDULED:
@@ -583,7 +585,16 @@ class Engine:
         return run
 
     def stop_run(self, run_id: int, *, kill: bool = False) -> bool:
-        return self.executor.stop(run_id, kill=kill)
+        """Stop a running run, or cancel a retry still waiting to start."""
+        return self.stop_or_cancel(run_id, kill=kill) is not None
+
+    def stop_or_cancel(self, run_id: int, *, kill: bool = False) -> str | None:
+        """``stop_run`` that says what it did: "stopping", "retry cancelled" or None."""
+        if self.executor.stop(run_id, kill=kill):
+            return "stopping"
+        if self.retries.cancel(run_id):
+            return "retry cancelled"
+        return None
 
     def stop_job(self, job_id: int, *, kill: bool = False) -> list[int]:
         ids = [r.run_id for r in list(self.executor.active.values()) if r.job.id == job_id]
