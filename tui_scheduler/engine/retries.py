@@ -102,7 +102,11 @@ class RetryBook:
         if waiting is None:
             return False
         self._unplace(run_id)
-        self._writer.submit(_cancel_row(run_id))
+        try:
+            # Committed before the answer: a console or the CLI reads the record next.
+            self._writer.call(_cancel_row(run_id))
+        except Exception as exc:  # noqa: BLE001 - the engine's trouble line names the cause
+            log.error("could not record the cancelled retry %s: %s", run_id, exc)
         self._bus.emit(RunFinished(run_id, waiting.job_id, RunStatus.STOPPED, None, CANCELLED))
         return True
 
