@@ -67,6 +67,8 @@ class SchedulerApp(JobActions, App[None]):
         self._bridge: EngineBridge | None = None
         self.freeze_gc = False
         """Set by the launcher: this app owns the process (never in tests)."""
+        self.quit_on_signals = False
+        """Set by the launcher: SIGHUP and SIGTERM quit as ``q`` + yes (``ui.hangup``)."""
 
     @property
     def ready(self) -> bool:
@@ -89,6 +91,10 @@ class SchedulerApp(JobActions, App[None]):
         return self.home
 
     def on_mount(self) -> None:
+        if self.quit_on_signals:  # before the engine starts: no run outlives a hang-up
+            from tui_scheduler.ui.hangup import quit_on_signals
+
+            quit_on_signals(self)
         if self.ready:
             self._connect()
         elif self.boot is not None:
