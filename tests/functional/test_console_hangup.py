@@ -21,11 +21,15 @@ from tui_scheduler.store.jobs import create_job
 LEAVE_ALT_SCREEN = "\x1b[?1049l"
 
 
-def _long_job(store, tmp_path):
+@pytest.fixture
+def long_job(store, tmp_path):
+    """A job that sleeps; its process is killed at the end should a test fail."""
     pidfile = tmp_path / "job.pid"
     job = create_job(store, {"name": "long", "schedule": "manual", "stop_grace_s": 1,
                              "target": f"echo $$ > {pidfile}; exec sleep 300"})
-    return job, pidfile
+    yield job, pidfile
+    if pidfile.exists() and not _gone(pid := int(pidfile.read_text())):
+        os.kill(pid, signal.SIGKILL)
 
 
 def _gone(pid: int) -> bool:
@@ -58,8 +62,8 @@ def _wait_exit(term, timeout: float) -> int:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM], ids=["SIGHUP", "SIGTERM"])
-def test_a_signal_to_the_console_stops_and_records_its_runs(store, db_path, tmp_path, sig):
-    job, pidfile = _long_job(store, tmp_path)
+def test_a_signal_to_the_console_stops_and_records_its_runs(store, db_path, long_job, sig):
+    job, pidfile = long_job
     term = PtyConsole("--db", db_path)
     job_pid = _start_in_console(store, term, job, pidfile)
     sent = datetime.now(UTC)
@@ -73,10 +77,10 @@ def test_a_signal_to_the_console_stops_and_records_its_runs(store, db_path, tmp_
     assert LEAVE_ALT_SCREEN in term.text  # the driver gave the terminal back
 
 
-def test_a_closed_terminal_stops_and_records_its_runs(store, db_path, tmp_path):
+def test_a_closed_terminal_stops_and_records_its_runs(store, db_path, long_job):
     """What sshd's disconnect really does: the terminal goes away (the kernel sends
     SIGHUP) and every later write to it fails."""
-    job, pidfile = _long_job(store, tmp_path)
+    job, pidfile = long_job
     term = PtyConsole("--db", db_path)
     job_pid = _start_in_console(store, term, job, pidfile)
     sent = datetime.now(UTC)
@@ -88,8 +92,8 @@ def test_a_closed_terminal_stops_and_records_its_runs(store, db_path, tmp_path):
     assert _gone(job_pid)
 
 
-def test_sighup_to_an_attached_console_leaves_the_daemon_running(store, db_path, tmp_path):
-    job, pidfile = _long_job(store, tmp_path)
+def test_sighup_to_an_attached_console_leaves_the_daemon_running(store, db_path, long_job):
+    job, pidfile = long_job
     daemon = start_daemon(db_path)
     try:
         wait_engine(store, daemon)
