@@ -51,16 +51,6 @@ def _start_in_console(store, term, job, pidfile) -> int:
     return int(pidfile.read_text())
 
 
-def _wait_exit(term, timeout: float) -> int:
-    deadline = time.monotonic() + timeout
-    while term.poll() is None:
-        if time.monotonic() > deadline:
-            os.kill(term.pid, signal.SIGKILL)
-            raise AssertionError(f"the console did not exit within {timeout}s")
-        time.sleep(0.05)
-    return term.code
-
-
 @pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM], ids=["SIGHUP", "SIGTERM"])
 def test_a_signal_to_the_console_stops_and_records_its_runs(store, db_path, long_job, sig):
     job, pidfile = long_job
@@ -68,8 +58,7 @@ def test_a_signal_to_the_console_stops_and_records_its_runs(store, db_path, long
     job_pid = _start_in_console(store, term, job, pidfile)
     sent = datetime.now(UTC)
     os.kill(term.pid, sig)
-    assert _wait_exit(term, 8) == 0, term.text
-    term.wait(5)
+    assert term.wait(8) == 0, term.text
     run = runs_of(store, job.id)[-1]
     assert run.status == "stopped" and "engine shut down" in run.error, run
     assert abs((run.finished_at - sent).total_seconds()) < 2.0, (run.finished_at, sent)
@@ -84,8 +73,8 @@ def test_a_closed_terminal_stops_and_records_its_runs(store, db_path, long_job):
     term = PtyConsole("--db", db_path)
     job_pid = _start_in_console(store, term, job, pidfile)
     sent = datetime.now(UTC)
-    os.close(term.master)
-    _wait_exit(term, 8)
+    term.hang_up()
+    term.wait(8)
     run = runs_of(store, job.id)[-1]
     assert run.status == "stopped" and "engine shut down" in run.error, run
     assert abs((run.finished_at - sent).total_seconds()) < 2.0, (run.finished_at, sent)
@@ -101,8 +90,7 @@ def test_sighup_to_an_attached_console_leaves_the_daemon_running(store, db_path,
         assert term.wait_for("attached to engine"), term.text
         job_pid = _start_in_console(store, term, job, pidfile)
         os.kill(term.pid, signal.SIGHUP)
-        assert _wait_exit(term, 8) == 0, term.text
-        term.wait(5)
+        assert term.wait(8) == 0, term.text
         assert LEAVE_ALT_SCREEN in term.text
         time.sleep(1.0)
         assert runs_of(store, job.id)[-1].status == "running"
