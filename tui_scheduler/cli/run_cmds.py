@@ -136,14 +136,11 @@ def cmd_stop(args) -> int:
         except RunNotFound:
             run_ids = []
         if not run_ids:
-            job = job_store.get_job(store, target)
-            run_ids = [r.id for r in list_runs(store, job.id, limit=100)
-                       if r.status == "running"]
+            run_ids = _stoppable_runs(store, target)
     else:
-        job = job_store.get_job(store, target)
-        run_ids = [r.id for r in list_runs(store, job.id, limit=100) if r.status == "running"]
+        run_ids = _stoppable_runs(store, target)
     if not run_ids:
-        raise CliError(f"{target!r} has no running run")
+        raise CliError(f"{target!r} has no running run and no retry waiting")
     if live_holder(store) is None:
         raise CliError("no engine is running, so nothing is running; "
                        "stale runs are marked interrupted when an engine starts")
@@ -151,6 +148,13 @@ def cmd_stop(args) -> int:
         answer = send_control(store, "stop", run_id=run_id, payload={"kill": args.kill})
         print(f"run {run_id}: {answer}")
     return 0
+
+
+def _stoppable_runs(store, name: str) -> list[int]:
+    """A job's runs that ``stop`` acts on: the running ones and retries still waiting."""
+    job = job_store.get_job(store, name)
+    return [r.id for r in list_runs(store, job.id, limit=100)
+            if r.status == "running" or (r.status == "scheduled" and r.trigger == "retry")]
 
 
 def cmd_runs(args) -> int:

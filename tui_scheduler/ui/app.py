@@ -74,6 +74,8 @@ class SchedulerApp(JobActions, App[None]):
         """Which failures raise a toast: repeats collapsed, muted jobs silent."""
         self.freeze_gc = False
         """Set by the launcher: this app owns the process (never in tests)."""
+        self.quit_on_signals = False
+        """Set by the launcher: SIGHUP and SIGTERM quit as ``q`` + yes (``ui.hangup``)."""
 
     @property
     def ready(self) -> bool:
@@ -96,6 +98,10 @@ class SchedulerApp(JobActions, App[None]):
         return self.home
 
     def on_mount(self) -> None:
+        if self.quit_on_signals:  # before the engine starts: no run outlives a hang-up
+            from tui_scheduler.ui.hangup import quit_on_signals
+
+            quit_on_signals(self)
         saved = self.preferences.get("theme")
         if isinstance(saved, str) and saved in self.available_themes:
             self.theme = saved

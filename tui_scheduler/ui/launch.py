@@ -48,8 +48,12 @@ def launch_console(args) -> int:
             app = SchedulerApp(boot=boot, preferences=Preferences(
                 None if demo_dir is not None else default_preferences_path()))
             app.freeze_gc = True
+            app.quit_on_signals = True
             app.run()
         finally:
+            from tui_scheduler.ui.hangup import hold_signals
+
+            hold_signals()
             boot.close()
         if boot.error is not None:
             return _report(boot.error)
