@@ -19,7 +19,7 @@ from textual.worker import get_current_worker
 from tui_scheduler.ui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:  # all of these run after start-up (ui.boot): imported where used
-    from tui_scheduler.engine import Engine
+    from tui_scheduler.engine.surface import EngineSurface
     from tui_scheduler.store.db import Store
     from tui_scheduler.store.models import Job
 
@@ -31,7 +31,7 @@ class JobActions:
     """Mixed into ``SchedulerApp``; needs ``store``, ``engine`` and the App API."""
 
     store: Store
-    engine: Engine
+    engine: EngineSurface
 
     # ---- helpers (worker threads) -----------------------------------------------------
 

@@ -27,7 +27,7 @@ from tui_scheduler.ui.screens.confirm import ConfirmScreen
 from tui_scheduler.ui.screens.home import HomeScreen
 
 if TYPE_CHECKING:  # the store and engine stack loads after the first frame (ui.boot)
-    from tui_scheduler.engine import Engine
+    from tui_scheduler.engine.surface import EngineSurface
     from tui_scheduler.store.db import Store
     from tui_scheduler.ui.boot import Boot
     from tui_scheduler.ui.bridge import EngineBridge
@@ -47,7 +47,7 @@ class SchedulerApp(JobActions, App[None]):
     class Booted(Message):
         """The boot thread finished: the store and engine are ready, or it failed."""
 
-    def __init__(self, store: Store | None = None, engine: Engine | None = None, *,
+    def __init__(self, store: Store | None = None, engine: EngineSurface | None = None, *,
                  boot: Boot | None = None, clock: Callable[[], datetime] | None = None,
                  hostname: str | None = None) -> None:
         super().__init__()

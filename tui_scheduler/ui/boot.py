@@ -78,7 +78,7 @@ class Boot:
             self._thread.join()
         engine, store = self.engine, self.store
         if engine is not None:
-            active = [] if getattr(engine, "attached", False) else engine.running_runs()
+            active = [] if engine.attached else engine.running_runs()
             if active:
                 # The screen is gone; say why the prompt has not come back yet.
                 print(f"tui-scheduler: stopping {len(active)} run(s)…", file=sys.stderr)

@@ -307,7 +307,7 @@ class HomeScreen(Screen):
         if engine is None:
             return  # still "starting"
         self.header.engine_state = "running" if engine.running else "stopped"
-        if getattr(engine, "attached", False):
+        if engine.attached:
             self.header.attached = (f"{engine.lock.host} (pid {engine.lock.pid}, since "
                                     f"{engine.started_at.astimezone():%H:%M})")
         if engine.lost_lock:
