@@ -42,7 +42,8 @@ class SchedulerApp(JobActions, App[None]):
     COMMANDS = App.COMMANDS | {JobCommands}
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", key_display="?"),
-        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("q", "quit", "Quit", id="app.quit",
+                tooltip="Quit (asks first while runs are active or a form is unsaved)"),
     ]
 
     class Booted(Message):

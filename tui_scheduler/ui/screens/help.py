@@ -19,7 +19,8 @@ EXTRA_KEYS = [("ctrl+p", "Command palette: every action by name")]
 # Textual's own bindings that say nothing useful on a row-cursor table of jobs.
 SKIPPED_ACTIONS = {"cursor_left", "cursor_right", "scroll_home", "scroll_end", "copy_text",
                    "page_left", "page_right",
-                   "screen.copy_text", "app.copy_text"}
+                   "screen.copy_text", "app.copy_text",
+                   "command_palette"}  # listed once, as EXTRA_KEYS says it
 
 
 def key_rows(app: App) -> list[tuple[str, str, str]]:
@@ -84,11 +85,14 @@ class HelpScreen(ModalScreen[None]):
                 table.add_row(Text(where, style="bold underline"), "")
                 section = where
             table.add_row(key, text)
-        with Vertical(id="help-dialog"):
-            yield Static("Keys", id="help-title")
+        # The title and the closing hint live in the border: the list is the dialog's
+        # only child, so it gets every line the dialog has and scrolls within them
+        # (as siblings, they pushed the list's end and the hint off a short terminal).
+        with Vertical(id="help-dialog") as dialog:
+            dialog.border_title = "Keys"
+            dialog.border_subtitle = "escape, q or ? closes this · j/k, pgup/pgdn scroll"
             with VerticalScroll(id="help-body"):
                 yield Static(table)
-            yield Static("escape, q or ? closes this", id="help-foot")
 
     def action_close(self) -> None:
         self.dismiss(None)
