@@ -307,3 +307,19 @@ async def test_both_engines_have_the_one_console_surface(store, start_engine):
     assert all(isinstance(run, RunHandle) for run in running)
     engine.stop_job(job.id)
     assert running[0].finished.wait(15)
+
+
+async def test_header_table_and_detail_agree_in_both_modes(store, start_engine):
+    job = add_job(store, "flaky", "exit 3")
+    engine = start_engine()
+    async with console(store, engine) as (app, pilot):
+        await pilot.press("r")
+        await until(pilot, lambda: finished_runs(store, job.id), timeout=15)
+        await until(pilot, lambda: cell(app, job.id, "state") == "✘ failing")
+        await until(pilot, lambda: "✘ 1 failed in 24h" in app.home.header.render().plain,
+                    what=app.home.header.render().plain)
+        await pilot.press("enter")
+        detail = await until(pilot, lambda: isinstance(app.screen, JobDetailScreen) and
+                             app.screen)
+        await until(pilot, lambda: "flaky · ✘ failing · 1 run" in
+                    str(detail.query_one("#detail-title").render()))

@@ -143,7 +143,9 @@ class JobActions:
 
         job = set_job_flags(self.store, job_id, paused=not job.paused)
         self.engine.reload({job_id})
-        self.notify(f"{job.name} {'paused' if job.paused else 'resumed'}.", timeout=3)
+        also = "" if job.enabled else " It is also disabled: x enables it."
+        self.notify(f"{job.name} {'paused' if job.paused else 'resumed'}.{also}",
+                    timeout=6 if also else 3)
 
     @work(thread=True, group="actions", exit_on_error=False)
     def request_toggle_enabled(self, job_id: int) -> None:
@@ -155,7 +157,9 @@ class JobActions:
 
         job = set_job_flags(self.store, job_id, enabled=not job.enabled)
         self.engine.reload({job_id})
-        self.notify(f"{job.name} {'enabled' if job.enabled else 'disabled'}.", timeout=3)
+        also = " It is also paused: p resumes it." if job.paused else ""
+        self.notify(f"{job.name} {'enabled' if job.enabled else 'disabled'}.{also}",
+                    timeout=6 if also else 3)
 
     @work(thread=True, group="actions", exit_on_error=False)
     def request_delete(self, job_id: int) -> None:

@@ -14,6 +14,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui_scheduler.ui.switches import SWITCHES_HELP
+
 # A key the palette owns, not a binding of ours.
 EXTRA_KEYS = [("ctrl+p", "Command palette: every action by name")]
 # Textual's own bindings that say nothing useful on a row-cursor table of jobs.
@@ -85,6 +87,10 @@ class HelpScreen(ModalScreen[None]):
                 table.add_row(Text(where, style="bold underline"), "")
                 section = where
             table.add_row(key, text)
+        if any(key in ("p", "x") for _where, key, _text in self.rows):
+            table.add_row("", "")
+            table.add_row(Text("p and x", style="bold underline"), "")
+            table.add_row("", SWITCHES_HELP)
         # The title and the closing hint live in the border: the list is the dialog's
         # only child, so it gets every line the dialog has and scrolls within them
         # (as siblings, they pushed the list's end and the hint off a short terminal).
