@@ -47,7 +47,12 @@ def key_rows(app: App) -> list[tuple[str, str, str]]:
         rows.append((where, shown, text))
     rows += [("Everywhere", key, text) for key, text in EXTRA_KEYS]
     order = {"Everywhere": 2, "Table": 1}
-    rows.sort(key=lambda row: order.get(row[0], 0))
+    # Within the screen's section, its own order: "p Pause" next to "p Resume".
+    place = {b.id: i for i, b in enumerate(type(screen).BINDINGS)
+             if isinstance(b, Binding) and b.id}
+    ids = {(app.get_key_display(b), b.tooltip or b.description): b.id for _n, b in found}
+    rows.sort(key=lambda row: (order.get(row[0], 0),
+                               place.get(ids.get((row[1], row[2])), -1)))
     return rows
 
 
