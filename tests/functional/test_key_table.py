@@ -323,3 +323,47 @@ async def test_header_table_and_detail_agree_in_both_modes(store, start_engine):
                              app.screen)
         await until(pilot, lambda: "flaky · ✘ failing · 1 run" in
                     str(detail.query_one("#detail-title").render()))
+
+
+async def test_the_detail_screen_keys_act_on_its_job(store, start_engine):
+    add_job(store, "aaa-other")
+    job = add_job(store, "sleepy", "sleep 60", "0 4 * * *", stop_grace_s=5,
+                  params={"WHO": "x"})
+    engine = start_engine()
+    async with console(store, engine) as (app, pilot):
+        select(app, job.id)
+        await pilot.press("enter")
+        detail = await until(pilot, lambda: isinstance(app.screen, JobDetailScreen) and
+                             app.screen.job is not None and app.screen)
+        await pilot.press("r")
+        await until(pilot, lambda: runs_of(store, job.id) and
+                    runs_of(store, job.id)[-1].status == "running", timeout=15)
+        await until(pilot, lambda: "▶ running" in str(detail.query_one("#detail-title")
+                                                          .render()))
+        await pilot.press("s")
+        await confirm(app, pilot, "sleepy", "SIGTERM")
+        await pilot.press("y")
+        await until(pilot, lambda: finished_runs(store, job.id), timeout=15)
+        assert finished_runs(store, job.id)[0].status == "stopped"
+        await pilot.press("p")
+        await until(pilot, lambda: job_row(store, job.id).paused)
+        await pilot.press("x")
+        await until(pilot, lambda: not job_row(store, job.id).enabled)
+        await until(pilot, lambda: "○ disabled, ‖ paused" in
+                    str(detail.query_one("#detail-title").render()))
+        await pilot.press("R")
+        await until(pilot, lambda: isinstance(app.screen, ParamsScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is detail)
+        await pilot.press("e")
+        form = await until(pilot, lambda: isinstance(app.screen, JobFormScreen) and
+                           app.screen)
+        assert form.job_id == job.id
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is detail)
+        await pilot.press("d")
+        await confirm(app, pilot, "sleepy")
+        await pilot.press("y")
+        await until(pilot, lambda: job_row(store, job.id).deleted_at is not None)
+        await until(pilot, lambda: "deleted" in str(detail.query_one("#detail-title")
+                                                    .render()))
