@@ -32,22 +32,29 @@ async def asked(app, pilot) -> ConfirmScreen:
                        what="the unsaved-changes question")
 
 
+async def quit_is_refused(app, pilot, form, keys: list[str], what: str) -> None:
+    """Press ``keys``: the question names what would be lost; answer no, stay in ``form``."""
+    await pilot.press(*keys)
+    question = await asked(app, pilot)
+    assert what in question.question, keys
+    await pilot.press("n")
+    await until(pilot, lambda: app.screen is form)
+    assert app.return_code is None
+
+
 async def test_q_on_a_preset_button_of_a_new_job_asks_and_keeps_the_edit(store, make_engine):
     engine = make_engine()
     async with console(store, engine) as (app, pilot):
-        assert footer_offers_quit(app)  # the table offers it
+        await until(pilot, lambda: footer_offers_quit(app), what="q Quit on the table")
         form = await open_form(app, pilot, "n")
         await pilot.press(*"quarterly", "tab", "ctrl+u", "ctrl+k", *"0", "space", "9", "space", "*", "space",
                           "*", "space", "*", "tab")
         assert isinstance(app.focused, Button)  # the first preset button
         assert form.query_one("#f-name", Input).value == "quarterly"  # q typed is text
+        await until(pilot, lambda: any(key.key == "ctrl+s" for key in app.screen.query(FooterKey)),
+                    what="the form's footer")
         assert not footer_offers_quit(app)
-        await pilot.press("q")
-        question = await asked(app, pilot)
-        assert "the new job" in question.question
-        await pilot.press("n")
-        await until(pilot, lambda: app.screen is form)
-        assert app.return_code is None
+        await quit_is_refused(app, pilot, form, ["q"], "the new job")
         assert form.query_one("#f-name", Input).value == "quarterly"
         assert form.query_one("#f-schedule", Input).value == "0 9 * * *"
         await pilot.press("q")
@@ -65,11 +72,7 @@ async def test_every_way_to_quit_asks_while_an_edit_is_unsaved(store, make_engin
         form.query_one("#f-schedule", Input).value = "0 3 * * *"
         await pilot.press("tab")
         for keys in (["q"], ["ctrl+q"], ["ctrl+c"]):
-            await pilot.press(*keys)
-            question = await asked(app, pilot)
-            assert "your changes to job nightly" in question.question, keys
-            await pilot.press("n")
-            await until(pilot, lambda: app.screen is form)
+            await quit_is_refused(app, pilot, form, keys, "your changes to job nightly")
         await pilot.press("ctrl+p")
         await until(pilot, lambda: CommandPalette.is_open(app))
         await pilot.press(*"quit")
@@ -105,9 +108,4 @@ async def test_typed_run_params_are_not_lost_to_q(store, make_engine):
         await pilot.press(*"q=1")
         assert "q=1" in form.query_one("#params-text").text  # q typed is text
         form.query_one("#params-run", Button).focus()
-        await pilot.press("q")
-        question = await asked(app, pilot)
-        assert "greet" in question.question
-        await pilot.press("n")
-        await until(pilot, lambda: app.screen is form)
-        assert app.return_code is None
+        await quit_is_refused(app, pilot, form, ["q"], "greet")
