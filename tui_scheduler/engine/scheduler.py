@@ -43,6 +43,7 @@ from tui_scheduler.engine.requests import serve_requests
 from tui_scheduler.engine.retries import RetryBook
 from tui_scheduler.engine.runs import ActiveRun, RunExecutor
 from tui_scheduler.engine.sink import DEFAULT_CAP
+from tui_scheduler.engine.surface import EngineSurface
 from tui_scheduler.engine.wakeup import ControlWaker, serve_controls_on_notify
 from tui_scheduler.store.db import Store
 from tui_scheduler.store.jobs import read_change_counter
@@ -63,7 +64,7 @@ GROW_AFTER_S = 1.0
 must not starve the queue)."""
 
 
-class Engine:
+class Engine(EngineSurface):
     """Schedules and runs the jobs of one database."""
 
     def __init__(self, store: Store, *, output_cap: int = DEFAULT_CAP,

@@ -19,7 +19,7 @@ from textual.worker import get_current_worker
 from tui_scheduler.ui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:  # all of these run after start-up (ui.boot): imported where used
-    from tui_scheduler.engine import Engine
+    from tui_scheduler.engine.surface import EngineSurface
     from tui_scheduler.store.db import Store
     from tui_scheduler.store.models import Job
 
@@ -31,7 +31,7 @@ class JobActions:
     """Mixed into ``SchedulerApp``; needs ``store``, ``engine`` and the App API."""
 
     store: Store
-    engine: Engine
+    engine: EngineSurface
 
     # ---- helpers (worker threads) -----------------------------------------------------
 
@@ -170,7 +170,9 @@ class JobActions:
 
         job = set_job_flags(self.store, job_id, paused=not job.paused)
         self.engine.reload({job_id})
-        self.notify(f"{job.name} {'paused' if job.paused else 'resumed'}.", timeout=3)
+        also = "" if job.enabled else " It is also disabled: x enables it."
+        self.notify(f"{job.name} {'paused' if job.paused else 'resumed'}.{also}",
+                    timeout=6 if also else 3)
 
     def request_toggle_mute(self, job_id: int) -> None:
         """Silence or restore a job's failure toasts (the table still shows it failing)."""
@@ -191,7 +193,9 @@ class JobActions:
 
         job = set_job_flags(self.store, job_id, enabled=not job.enabled)
         self.engine.reload({job_id})
-        self.notify(f"{job.name} {'enabled' if job.enabled else 'disabled'}.", timeout=3)
+        also = " It is also paused: p resumes it." if job.paused else ""
+        self.notify(f"{job.name} {'enabled' if job.enabled else 'disabled'}.{also}",
+                    timeout=6 if also else 3)
 
     @work(thread=True, group="actions", exit_on_error=False)
     def request_delete(self, job_id: int) -> None:

@@ -27,9 +27,10 @@ from tui_scheduler.ui.failure_toasts import FailureToasts
 from tui_scheduler.ui.preferences import Preferences
 from tui_scheduler.ui.screens.confirm import ConfirmScreen
 from tui_scheduler.ui.screens.home import HomeScreen
+from tui_scheduler.ui.screens.unsaved import UnsavedInput
 
 if TYPE_CHECKING:  # the store and engine stack loads after the first frame (ui.boot)
-    from tui_scheduler.engine import Engine
+    from tui_scheduler.engine.surface import EngineSurface
     from tui_scheduler.store.db import Store
     from tui_scheduler.ui.boot import Boot
     from tui_scheduler.ui.bridge import EngineBridge
@@ -43,13 +44,14 @@ class SchedulerApp(JobActions, App[None]):
     COMMANDS = App.COMMANDS | {JobCommands}
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", key_display="?"),
-        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("q", "quit", "Quit", id="app.quit",
+                tooltip="Quit (asks first while runs are active or a form is unsaved)"),
     ]
 
     class Booted(Message):
         """The boot thread finished: the store and engine are ready, or it failed."""
 
-    def __init__(self, store: Store | None = None, engine: Engine | None = None, *,
+    def __init__(self, store: Store | None = None, engine: EngineSurface | None = None, *,
                  boot: Boot | None = None, clock: Callable[[], datetime] | None = None,
                  hostname: str | None = None, preferences: Preferences | None = None) -> None:
         super().__init__()
@@ -192,22 +194,38 @@ class SchedulerApp(JobActions, App[None]):
             self.push_screen(HelpScreen(key_rows(self)))
 
     async def action_quit(self) -> None:
-        """Quit; when runs are active, say what happens to them and ask first."""
+        """Quit; when a form holds unsaved input or runs are active, say what would be
+        lost and ask first. ``q``, ctrl+q, ctrl+c and the palette all come here."""
         if isinstance(self.screen, ConfirmScreen):
             return
-        runs = self.engine.running_runs() if self.engine is not None else []
-        if not runs or getattr(self.engine, "attached", False):
+        question = quit_question(
+            [s.unsaved_what for s in self.screen_stack if isinstance(s, UnsavedInput) and s.dirty],
             # Attached to a daemon: its jobs carry on after this console goes.
+            [] if self.engine is None or self.engine.attached else self.engine.running_runs())
+        if question is None:
             self.exit()
             return
-        names = ", ".join(sorted({run.job.name for run in runs}))
-        many = len(runs) > 1
-        question = (f"{len(runs)} run{'s are' if many else ' is'} still going: {names}.\n\n"
-                    f"Quitting stops the engine: {'they get' if many else 'it gets'} SIGTERM "
-                    f"(SIGKILL after the grace time) and {'are' if many else 'is'} recorded "
-                    "as stopped. Quit anyway?")
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self.exit()
         self.push_screen(ConfirmScreen(question, yes="Quit", no="Stay"), answered)
+
+    async def action_help_quit(self) -> None:
+        """ctrl+c (when no text is selected to copy): quit, asking as ``q`` does."""
+        await self.action_quit()
+
+
+def quit_question(unsaved: list[str], runs: list) -> str | None:
+    """What quitting now would lose, as a question; None when nothing would be."""
+    parts = []
+    if unsaved:
+        parts.append(f"Not saved, lost if you quit: {'; '.join(unsaved)}.")
+    if runs:
+        names = ", ".join(sorted({run.job.name for run in runs}))
+        many = len(runs) > 1
+        parts.append(f"{len(runs)} run{'s are' if many else ' is'} still going: {names}.\n\n"
+                     f"Quitting stops the engine: {'they get' if many else 'it gets'} SIGTERM "
+                     f"(SIGKILL after the grace time) and {'are' if many else 'is'} recorded "
+                     "as stopped.")
+    return "\n\n".join(parts) + " Quit anyway?" if parts else None

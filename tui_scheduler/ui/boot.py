@@ -84,7 +84,7 @@ class Boot:
             if engine is None or self._stopped:
                 return
             self._stopped = True
-            active = [] if getattr(engine, "attached", False) else engine.running_runs()
+            active = [] if engine.attached else engine.running_runs()
             if active:
                 # The screen is gone; say why the prompt has not come back yet.
                 try:

@@ -10,6 +10,7 @@ from datetime import datetime
 from rich.cells import cell_len, set_cell_size
 
 from tui_scheduler.core.durations import format_duration
+from tui_scheduler.core.policies import FAILURE_STATUSES
 
 STATUS_SYMBOLS = {
     "scheduled": "◷", "running": "▶", "succeeded": "✔", "failed": "✘", "timed_out": "⧗",
@@ -30,8 +31,36 @@ def status_label(status: str) -> str:
     return f"{STATUS_SYMBOLS.get(status, '?')} {STATUS_WORDS.get(status, status)}"
 
 
-def job_state_label(state: str) -> str:
-    return f"{JOB_STATE_SYMBOLS.get(state, '?')} {state}"
+def job_states(*, enabled: bool, paused: bool, running: bool,
+               last_status: str | None) -> tuple[str, ...]:
+    """Every state word that applies to a job, the one that decides first. The one rule
+    every screen uses (the table, the detail header, help's wording).
+
+    A running job is "running" (a manual run works whatever the switches say). Otherwise
+    the two switches come next, both when both are set (each needs its own key to undo:
+    x enables, p resumes); a job with neither is "failing" when its last result failed,
+    else "idle".
+    """
+    if running:
+        return ("running",)
+    switches = tuple(word for word, on in (("disabled", not enabled), ("paused", paused)) if on)
+    if switches:
+        return switches
+    return ("failing",) if last_status in FAILURE_STATUSES else ("idle",)
+
+
+def job_state_label(states: tuple[str, ...] | str, *, compact: bool = False) -> str:
+    """'‖ paused', '○ disabled, ‖ paused'; ``compact`` (the table's narrow column) puts
+    the symbols first and only the deciding word: '○‖ disabled'."""
+    states = (states,) if isinstance(states, str) else states
+    if compact and len(states) > 1:
+        return "".join(JOB_STATE_SYMBOLS.get(s, "?") for s in states) + f" {states[0]}"
+    return ", ".join(f"{JOB_STATE_SYMBOLS.get(s, '?')} {s}" for s in states)
+
+
+def count(n: int, noun: str) -> str:
+    """'1 run', '2 runs', '1,204 runs'."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def duration(seconds: float | None) -> str:

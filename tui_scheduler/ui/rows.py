@@ -134,16 +134,15 @@ class JobRow:
         return [tag for tag in self.job.tags.split(",") if tag]
 
     @property
+    def states(self) -> tuple[str, ...]:
+        """Every state word that applies, the deciding one first (``fmt.job_states``)."""
+        return fmt.job_states(enabled=self.job.enabled, paused=self.job.paused,
+                              running=bool(self.live),
+                              last_status=self.last.status if self.last else None)
+
+    @property
     def state(self) -> str:
-        if self.live:
-            return "running"
-        if not self.job.enabled:
-            return "disabled"
-        if self.job.paused:
-            return "paused"
-        if self.last is not None and self.last.status in FAILURE_STATUSES:
-            return "failing"
-        return "idle"
+        return self.states[0]
 
     @property
     def waiting_retry(self) -> PendingRetry | None:
@@ -196,7 +195,7 @@ WIDE_FROM = 160    # wider: last result and progress get columns of their own
 def plan_columns(width: int) -> tuple[Column, ...]:
     """Column widths that fill ``width`` cells. Below ``WIDE_FROM`` a running job shows
     its progress where its last result would be (the state column says "running")."""
-    state = Column("state", "State", 10)
+    state = Column("state", "State", 12)  # '▶ running ×2', '○‖ disabled' 
     if width >= WIDE_FROM:
         fixed = [state, Column("next", "Next run", 20), Column("last", "Last result", 18)]
     elif width >= MEDIUM_FROM:
@@ -284,8 +283,9 @@ def render_cells(row: JobRow, now: datetime, view: View) -> dict[str, Text]:
     stale: list[datetime] = []
     if row.next_fire is not None:
         stale.append(row.next_fire)  # the fire passes: the next one must be found
-    state = row.state
-    label = fmt.job_state_label(state)
+    states = row.states
+    state = states[0]
+    label = fmt.job_state_label(states, compact=True)
     if len(row.live) > 1:
         label += f" ×{len(row.live)}"
     first = RowText(label, style=view.palette.for_state(state))

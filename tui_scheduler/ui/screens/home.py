@@ -19,7 +19,9 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from tui_scheduler.core.policies import FAILURE_STATUSES
 from tui_scheduler.ui import messages as msg
+from tui_scheduler.ui import switches
 from tui_scheduler.ui.rows import JobRow, LastResult, LiveRun, Palette
+from tui_scheduler.ui.switches import switch_bindings
 from tui_scheduler.ui.widgets.job_table import JobTable
 from tui_scheduler.ui.widgets.status_header import StatusHeader, clock_text
 
@@ -50,10 +52,9 @@ class HomeScreen(Screen):
     BINDINGS = [
         Binding("r", "run", "Run", id="jobs.run", tooltip="Run the job now"),
         Binding("R", "run_params", "Run with params", id="jobs.run_params", show=False),
-        Binding("p", "pause", "Pause", id="jobs.pause", tooltip="Pause or resume the job"),
+        *switch_bindings("jobs", show_x=False),
         Binding("s", "stop", "Stop", id="jobs.stop",
                 tooltip="Stop the running job (asks; SIGTERM, then offers SIGKILL)"),
-        Binding("x", "toggle_enabled", "Enable/disable", id="jobs.enable", show=False),
         Binding("d", "delete", "Delete", id="jobs.delete", show=False,
                 tooltip="Delete the job (asks; its run history stays readable)"),
         Binding("e", "edit", "Edit", id="jobs.edit"),
@@ -237,6 +238,8 @@ class HomeScreen(Screen):
                 if old.last and (row.last is None or row.last.run_id < old.last.run_id):
                     row.last = old.last
             self.table.upsert(row, now)
+            if job_id == self.table.selected_job_id:
+                self.refresh_bindings()
             if self._select_when_shown == job_id:
                 self._select_when_shown = None
                 self.table.select_job(job_id)
@@ -317,7 +320,7 @@ class HomeScreen(Screen):
         if engine is None:
             return  # still "starting"
         self.header.engine_state = "running" if engine.running else "stopped"
-        if getattr(engine, "attached", False):
+        if engine.attached:
             self.header.attached = (f"{engine.lock.host} (pid {engine.lock.pid}, since "
                                     f"{engine.started_at.astimezone():%H:%M})")
         if engine.lost_lock:
@@ -391,6 +394,8 @@ class HomeScreen(Screen):
         if (job_id := self.selected()) is not None:
             self.app.request_toggle_pause(job_id)
 
+    action_resume = action_pause
+
     def action_stop(self) -> None:
         if (job_id := self.selected()) is not None:
             self.app.request_stop(job_id)
@@ -398,6 +403,8 @@ class HomeScreen(Screen):
     def action_toggle_enabled(self) -> None:
         if (job_id := self.selected()) is not None:
             self.app.request_toggle_enabled(job_id)
+
+    action_enable = action_disable = action_toggle_enabled
 
     def action_delete(self) -> None:
         if (job_id := self.selected()) is not None:
@@ -444,7 +451,17 @@ class HomeScreen(Screen):
         if action == "clear_filter":
             boxes = self.query("#filter")
             return bool(boxes) and (boxes.first().display or bool(self.table.filter_text))
-        return True
+        return switches.allowed(action, self._selected_job())
+
+    def _selected_job(self):
+        if not self.loaded or self._table is None:
+            return None
+        row = self.table.rows_by_id.get(self.table.selected_job_id)
+        return row.job if row is not None else None
+
+    @on(DataTable.RowHighlighted, "#jobs")
+    def _row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()  # p and x say what they do to this job
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
