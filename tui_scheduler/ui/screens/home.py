@@ -160,7 +160,8 @@ class HomeScreen(Screen):
         now = self.app.now()
         running = {run.job.id for run in self.app.engine.running_runs()}
         table = data.load_table(self.app.store, now, running)
-        rows = [JobRow.read(job, table.last.get(job.id), now, table.typical.get(job.id))
+        rows = [JobRow.read(job, table.last.get(job.id), now, table.typical.get(job.id),
+                            table.retries.get(job.id))
                 for job in table.jobs]
         self.post_message(self.Loaded(rows, table.failed_24h))
 
@@ -173,7 +174,8 @@ class HomeScreen(Screen):
         for update in data.load_jobs(self.app.store, job_ids):
             gone = update.job is None or update.job.deleted_at is not None
             updates.append((update.job_id,
-                            None if gone else JobRow.read(update.job, update.last, now)))
+                            None if gone else JobRow.read(update.job, update.last, now,
+                                                          retry=update.retry)))
         self.post_message(self.JobsLoaded(updates))
 
     @work(thread=True, group="home-runs", exit_on_error=False)
@@ -288,6 +290,10 @@ class HomeScreen(Screen):
         self.load_run(message.run_id)
         if message.status in FAILURE_STATUSES:
             self.count_failed()
+
+    def on_fire_accounted(self, message: msg.FireAccounted) -> None:
+        if message.status == "scheduled" and self._row(message.job_id) is not None:
+            self.load_jobs({message.job_id})  # a retry (or queued run) is waiting: show it
 
     def on_jobs_changed(self, message: msg.JobsChanged) -> None:
         if not self.loaded:
