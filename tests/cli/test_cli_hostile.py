@@ -46,8 +46,10 @@ sys.exit(3)
 """
 
 
-def in_pty(db: str, *args: str, timeout: float = 60) -> tuple[int, str]:
-    """Run the CLI with stdout and stderr on one pseudo-terminal: (exit code, output)."""
+def in_pty(db: str, *args: str, timeout: float = 60,
+           stop_at: str | None = None) -> tuple[int, str]:
+    """Run the CLI with stdout and stderr on one pseudo-terminal: (exit code, output).
+    With ``stop_at``, SIGTERM it once that text was written (a daemon)."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 220, 0, 0))
     proc = subprocess.Popen([sys.executable, "-m", "tui_scheduler", "--db", db, *args],
@@ -70,6 +72,9 @@ def in_pty(db: str, *args: str, timeout: float = 60) -> tuple[int, str]:
             if not data:
                 break
             output += data
+            if stop_at is not None and stop_at.encode() in output:
+                proc.terminate()
+                stop_at = None
         code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
     finally:
         if proc.poll() is None:
@@ -167,3 +172,13 @@ def test_a_pipe_or_raw_gets_the_exact_bytes(hostile_db):
         assert raw in text
     code, text = in_pty(hostile_db, "show", NAME, "--raw")
     assert code == 0 and "about " + hostile("osc52") in text
+
+
+def test_daemon_log_lines_show_stand_ins_on_a_terminal(hostile_db):
+    """The foreground daemon logs job names and errors to stderr."""
+    with sqlite3.connect(hostile_db) as conn:
+        conn.execute("UPDATE job SET schedule = ? WHERE name = ?",
+                     ("every " + hostile("c1csi"), NAME))
+    code, text = in_pty(hostile_db, "daemon", stop_at="engine started")
+    assert code == 0
+    assert_clean(text, f"job {NAME_SHOWN} has an unusable schedule", "engine stopped")

@@ -198,10 +198,11 @@ SYSLOG_PRIORITIES = {"CRITICAL": 2, "ERROR": 3, "WARNING": 4, "INFO": 6, "DEBUG"
 
 class _JournalFormatter(logging.Formatter):
     """Under systemd, prefix each line with its syslog priority (<3> error ...) so the
-    journal records levels; elsewhere, plain ``LEVEL name: message`` lines."""
+    journal records levels; elsewhere, plain ``LEVEL name: message`` lines. Records quote
+    job names and errors: on a terminal their controls are made visible."""
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+        text = for_terminal(sys.stderr)(super().format(record))
         if os.environ.get("JOURNAL_STREAM"):
             return f"<{SYSLOG_PRIORITIES.get(record.levelname, 6)}>{text}"
         return text
