@@ -61,7 +61,8 @@ def assert_clean(app, *standins: str) -> str:
     """No raw control from the data on screen, and each stand-in visible; the text."""
     text, written = terminal(app)
     where = type(app.screen).__name__
-    assert raw_controls(text) == [], f"{where} draws raw controls"
+    bad_lines = [repr(line.strip()) for line in text.splitlines() if raw_controls(line)]
+    assert not bad_lines, f"{where} draws raw controls:\n" + "\n".join(bad_lines)
     assert raw_controls(TEXTUAL_OWN.sub("", written)) == [], f"{where} writes raw controls"
     for standin in standins:
         assert standin in text, f"{where} does not show {standin!r}:\n{text}"
@@ -115,7 +116,8 @@ async def test_no_screen_writes_a_control_a_job_printed_or_stored(store, db_path
         # Confirm dialogs that name the job, and the run-with-parameters dialog.
         for ask in (app.request_stop, app.request_delete):
             ask(job.id)
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen)
+                        and "(y)" in terminal(app)[0], what="the question")
             assert_clean(app, NAME_SHOWN)
             await pilot.press("n")
             await until(pilot, lambda: app.screen is app.home)
@@ -176,6 +178,11 @@ async def test_the_editor_shows_stand_ins_and_saves_the_stored_bytes(store, make
                   description="about " + hostile("osc52"), params={"P": hostile("osc0")},
                   env={"MODE": hostile("csi2j")}, workdir=str(workdir))
     before = get_job_by_id(store, job.id)
+    # A stored schedule no version would accept: the preview echoes its words.
+    bad = add_job(store, "bad-cron", "true")
+    with sqlite3.connect(store.location) as conn:
+        conn.execute("UPDATE job SET schedule = ? WHERE id = ?",
+                     ("0 " + hostile("csi2j") + " * * *", bad.id))
     engine = make_engine()
     async with console(store, engine, size=(140, 60)) as (app, pilot):
         app.open_editor(job.id)
@@ -188,6 +195,11 @@ async def test_the_editor_shows_stand_ins_and_saves_the_stored_bytes(store, make
         form.query_one("#f-retries").value = "2"
         await pilot.press("ctrl+s")
         await until(pilot, lambda: app.screen is app.home, what="the save")
+        assert_clean(app, "invalid: ")
+        app.open_editor(bad.id)
+        await until(pilot, lambda: "Edit job bad-cron" in terminal(app)[0], what="the job")
+        await pilot.pause(0.2)
+        assert_clean(app, "0 " + shown("csi2j") + " * * *", "invalid schedule")
     after = get_job_by_id(store, job.id)
     assert after.retries == 2
     for field in ("description", "target", "params", "env", "workdir"):

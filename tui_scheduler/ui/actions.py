@@ -109,7 +109,9 @@ class JobActions:
         """Confirm, send SIGTERM; if the job outlives it, offer SIGKILL."""
         runs = self.engine.running_runs(job_id)
         if not runs:
-            self._cancel_retry(job_id)
+            job = self._job(job_id)
+            if job is not None:
+                self.notify(f"{job.name} is not running.", severity="warning")
             return
         job = runs[0].job
         ids = ", ".join(f"#{run.run_id}" for run in runs)
@@ -128,32 +130,6 @@ class JobActions:
         if self._ask(ConfirmScreen(question, yes="Kill", no="Wait")):
             self.engine.stop_job(job_id, kill=True)
             self.notify(f"Killed {job.name}.", severity="warning")
-
-    def _cancel_retry(self, job_id: int) -> None:
-        """``s`` on a job whose retry waits for its delay: confirm, then cancel it (the
-        engine records it stopped). Not running and no retry: say so."""
-        from tui_scheduler.store.runs import get_run, waiting_retries
-
-        job = self._job(job_id)
-        if job is None:
-            return
-        retry = waiting_retries(self.store, [job_id]).get(job_id)
-        if retry is None:
-            self.notify(f"{job.name} is not running.", severity="warning")
-            return
-        when = retry.scheduled_for.astimezone().strftime("%H:%M:%S")
-        question = (f"Cancel the retry of {job.name} (run #{retry.id}, attempt "
-                    f"{retry.attempt} of {job.retries + 1}, due {when})?\n\nIt is recorded "
-                    "as stopped and does not run.")
-        if not self._ask(ConfirmScreen(question, yes="Cancel retry", no="Keep it")):
-            return
-        self.engine.stop_run(retry.id)
-        status = get_run(self.store, retry.id).status
-        if status == "stopped":
-            self.notify(f"Cancelled the retry of {job.name} (run #{retry.id}).")
-        else:
-            self.notify(f"The retry of {job.name} (run #{retry.id}) is {status}.",
-                        severity="warning")
 
     # ---- editing flags ----------------------------------------------------------------
 

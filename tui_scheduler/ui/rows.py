@@ -50,19 +50,6 @@ class LastResult:
         return cls(run.id, run.status, run.finished_at or run.started_at, seconds)
 
 
-@dataclass(frozen=True)
-class PendingRetry:
-    """A retry recorded and waiting for its delay (or held while the job is paused)."""
-
-    run_id: int
-    due: datetime
-    attempt: int
-
-    @classmethod
-    def from_run(cls, run: Run) -> PendingRetry:
-        return cls(run.id, run.scheduled_for or run.created_at, run.attempt)
-
-
 @dataclass
 class LiveRun:
     """A run in progress, kept up to date from engine messages."""
@@ -91,8 +78,6 @@ class JobRow:
     typical_s: float | None = None
     """Median duration of recent successful runs, for an ETA; None when unknown."""
     next_fire: datetime | None = None
-    retry: PendingRetry | None = None
-    """The job's retry waiting to start, if any (shown instead of the next fire)."""
     schedule: Schedule | None = field(default=None, init=False)
     zone: ZoneInfo | None = field(default=None, init=False)
     words: str = field(default="", init=False)
@@ -105,12 +90,11 @@ class JobRow:
 
     @classmethod
     def read(cls, job: Job, last_run: Run | None, now: datetime,
-             typical_s: float | None = None, retry: Run | None = None) -> JobRow:
+             typical_s: float | None = None) -> JobRow:
         """A row from what a worker read, its next fire already found (off the UI
         thread: the fire-time search is the costly part)."""
         row = cls(job, last=LastResult.from_run(last_run) if last_run else None,
-                  typical_s=typical_s,
-                  retry=PendingRetry.from_run(retry) if retry is not None else None)
+                  typical_s=typical_s)
         row.refresh_next(now)
         return row
 
@@ -144,15 +128,6 @@ class JobRow:
         if self.last is not None and self.last.status in FAILURE_STATUSES:
             return "failing"
         return "idle"
-
-    @property
-    def waiting_retry(self) -> PendingRetry | None:
-        """The pending retry, unless it has started or ended since it was read."""
-        retry = self.retry
-        if retry is None or retry.run_id in self.live or \
-                (self.last is not None and self.last.run_id >= retry.run_id):
-            return None
-        return retry
 
     @property
     def newest_run(self) -> LiveRun | None:
@@ -311,7 +286,7 @@ def render_cells(row: JobRow, now: datetime, view: View) -> dict[str, Text]:
 
 def _name_cell(row: JobRow, width: int, palette: Palette) -> Text:
     text = Text(fmt.clip(row.job.name, width), style="bold" if row.live else "")
-    tags = " ".join(f"#{tag}" for tag in row.tags)
+    tags = fmt.one_line(" ".join(f"#{tag}" for tag in row.tags))
     if tags and text.cell_len + 1 + len(tags) <= width:  # whole tags or none
         text.append(" " + tags, style=palette.muted)
     return text
@@ -332,9 +307,6 @@ def _schedule_cell(row: JobRow, view: View) -> Text:
 
 def _next_cell(row: JobRow, now: datetime, view: View, stale: list[datetime]) -> Text:
     width = view.width("next")
-    retry = row.waiting_retry
-    if retry is not None and not row.live:
-        return Text(retry_text(row, retry, now, width), style=view.palette.warn)
     if row.next_fire is None:
         if row.schedule is not None and row.schedule.kind == "manual":
             return Text("manual", style=view.palette.muted)
@@ -349,17 +321,6 @@ def _next_cell(row: JobRow, now: datetime, view: View, stale: list[datetime]) ->
     text.append(" · " + fmt.fire_time(row.next_fire, now), style=view.palette.muted)
     text.truncate(width, overflow="ellipsis")
     return text
-
-
-def retry_text(row: JobRow, retry: PendingRetry, now: datetime, width: int) -> str:
-    """'retry at 14:05 (2/3)': when the waiting retry runs and which attempt of how
-    many it is; 'retry held (2/3)' while pause or disable holds it."""
-    of = f"({retry.attempt}/{row.job.retries + 1})"
-    if row.job.paused or not row.job.enabled:
-        return fmt.clip(f"retry held {of}", width)
-    when = fmt.fire_time(retry.due.replace(second=0, microsecond=0), now)
-    text = f"retry at {when} {of}"
-    return text if len(text) <= width else fmt.clip(f"↻ {when}", width)
 
 
 def _last_cell(row: JobRow, now: datetime, view: View, stale: list[datetime]) -> Text:
@@ -396,7 +357,7 @@ def _progress_cell(row: JobRow, now: datetime, width: int, palette: Palette) -> 
     if eta and text.cell_len + len(eta) + 1 <= width:
         text.append(" " + eta, style=palette.muted)
     if run.message and text.cell_len + 3 <= width:
-        text.append(" " + run.message)
+        text.append(" " + fmt.one_line(run.message))
     text.truncate(width, overflow="ellipsis")
     return text
 

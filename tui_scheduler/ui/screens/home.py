@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from tui_scheduler.core.policies import FAILURE_STATUSES
 from tui_scheduler.ui import messages as msg
+from tui_scheduler.ui.format import one_line
 from tui_scheduler.ui.rows import JobRow, LastResult, LiveRun, Palette
 from tui_scheduler.ui.widgets.job_table import JobTable
 from tui_scheduler.ui.widgets.status_header import StatusHeader, clock_text
@@ -160,8 +161,7 @@ class HomeScreen(Screen):
         now = self.app.now()
         running = {run.job.id for run in self.app.engine.running_runs()}
         table = data.load_table(self.app.store, now, running)
-        rows = [JobRow.read(job, table.last.get(job.id), now, table.typical.get(job.id),
-                            table.retries.get(job.id))
+        rows = [JobRow.read(job, table.last.get(job.id), now, table.typical.get(job.id))
                 for job in table.jobs]
         self.post_message(self.Loaded(rows, table.failed_24h))
 
@@ -174,8 +174,7 @@ class HomeScreen(Screen):
         for update in data.load_jobs(self.app.store, job_ids):
             gone = update.job is None or update.job.deleted_at is not None
             updates.append((update.job_id,
-                            None if gone else JobRow.read(update.job, update.last, now,
-                                                          retry=update.retry)))
+                            None if gone else JobRow.read(update.job, update.last, now)))
         self.post_message(self.JobsLoaded(updates))
 
     @work(thread=True, group="home-runs", exit_on_error=False)
@@ -291,10 +290,6 @@ class HomeScreen(Screen):
         if message.status in FAILURE_STATUSES:
             self.count_failed()
 
-    def on_fire_accounted(self, message: msg.FireAccounted) -> None:
-        if message.status == "scheduled" and self._row(message.job_id) is not None:
-            self.load_jobs({message.job_id})  # a retry (or queued run) is waiting: show it
-
     def on_jobs_changed(self, message: msg.JobsChanged) -> None:
         if not self.loaded:
             self._stale = True
@@ -340,7 +335,8 @@ class HomeScreen(Screen):
         if not table.rows_by_id:
             hint.update(FIRST_RUN_HINT)
         elif not table.row_count:
-            hint.update(f"No job matches [b]{escape(table.filter_text)}[/b] by name or tag."
+            needle = escape(one_line(table.filter_text))
+            hint.update(f"No job matches [b]{needle}[/b] by name or tag."
                         "\n\nPress [b]escape[/b] to clear the filter.")
         has_rows = table.row_count > 0
         table.display = has_rows

@@ -272,7 +272,7 @@ class JobDetailScreen(Screen[None]):
             state = fmt.job_state_label("idle")
         total = f" · {self._total:,} runs" if self._total is not None else ""
         about = f" · {job.description}" if job is not None and job.description else ""
-        self._show("#detail-title", Text(f"Job {name} · {state}{total}{about}"))
+        self._show("#detail-title", Text(fmt.one_line(f"Job {name} · {state}{total}{about}")))
 
     def _show(self, selector: str, text: Text) -> None:
         """Update a panel only when its text changed: each update costs a layout pass."""
