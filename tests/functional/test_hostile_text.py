@@ -4,7 +4,7 @@ A real job (a Python script run by the real engine) puts every kind of terminal 
 (tests/hostile.py) into its progress message, its stdout and stderr lines and its last
 error; its definition carries them in the description, params, env, command, working
 directory and (written straight into the database, as an older version or another
-program could have) its name. Each screen is then rendered the way the app writes it to
+program could have) its name and tags. Each screen is then rendered the way the app writes it to
 a terminal (the compositor's full update: every segment, and the bytes made of them),
 and must hold no raw control character from the data, only its visible stand-in.
 """
@@ -84,7 +84,8 @@ def hostile_job(store, db_path, tmp_path):
                   env={"MODE": hostile("csi2j"), "PYTHONIOENCODING": "utf-8"},
                   workdir=str(workdir), overlap="allow")
     with sqlite3.connect(db_path) as conn:
-        conn.execute("UPDATE job SET name = ? WHERE id = ?", (NAME, job.id))
+        conn.execute("UPDATE job SET name = ?, tags = ? WHERE id = ?",
+                     (NAME, "t" + hostile("sos"), job.id))
     return job, go
 
 
@@ -135,7 +136,8 @@ async def test_no_screen_writes_a_control_a_job_printed_or_stored(store, db_path
         await until(pilot, lambda: "UFJPR1JFU1M=" in str(screen.query_one("#detail-live").render()),
                     what="the live run")
         assert_clean(app, NAME_SHOWN, "about " + shown("osc52"), "MODE=" + shown("csi2j"),
-                     "# " + shown("dcs"), "wd" + shown("apc"))
+                     "# " + shown("dcs"), "wd" + shown("apc"),
+                     "tags t" + shown("sos"))
 
         # The run log: output lines, progress message, a search.
         app.open_run_log(run_id)
