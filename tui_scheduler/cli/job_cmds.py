@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from tui_scheduler.cli.common import CliError, emit_json, iso, local, open_db, parse_pairs
+from tui_scheduler.cli.common import (
+    CliError,
+    emit_json,
+    for_terminal,
+    iso,
+    local,
+    open_db,
+    parse_pairs,
+)
 from tui_scheduler.core.durations import parse_duration
 from tui_scheduler.core.jobspec import mask_env
 from tui_scheduler.core.schedule import (
@@ -149,12 +159,15 @@ def cmd_list(args) -> int:
     table = Table(box=None, header_style="bold")
     for column in ("NAME", "STATE", "SCHEDULE", "NEXT RUN", "LAST"):
         table.add_column(column)
+    # Cells are Text, never markup; stored text has its controls made visible on a tty.
+    shown = for_terminal(sys.stdout, args, one_line=True)
     for job, summary in zip(jobs, summaries, strict=True):
         last = results.get(job.id)
         next_fire = summary["next_fires"][0] if summary["next_fires"] else None
-        table.add_row(job.name, _state_word(job), summary["schedule_description"],
-                      local(datetime.fromisoformat(next_fire)) if next_fire else "-",
-                      f"{last.status} {local(last.finished_at)}" if last else "-")
+        cells = (job.name, _state_word(job), summary["schedule_description"],
+                 local(datetime.fromisoformat(next_fire)) if next_fire else "-",
+                 f"{last.status} {local(last.finished_at)}" if last else "-")
+        table.add_row(*(Text(shown(cell)) for cell in cells))
     Console(soft_wrap=True).print(table)
     return 0
 
@@ -165,10 +178,11 @@ def cmd_show(args) -> int:
     if args.json:
         emit_json(summary)
         return 0
+    shown = for_terminal(sys.stdout, args, one_line=True)
     for key, value in summary.items():
         if isinstance(value, dict | list):
             value = json.dumps(value)
-        print(f"{key:>22}: {value}")
+        print(f"{key:>22}: {shown(value)}")
     return 0
 
 

@@ -58,6 +58,13 @@ def add_job_options(parser: argparse.ArgumentParser, *, creating: bool) -> None:
                         help="create the job disabled")
 
 
+def add_raw_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--raw", action="store_true",
+                        help="write a job's text exactly as stored, control characters "
+                             "included (the default when stdout is not a terminal; on a "
+                             "terminal they are shown as ^[ ...)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tui-scheduler", formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -96,9 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
     listing.add_argument("--deleted", action="store_true",
                          help="list deleted jobs whose history is kept (until purge)")
+    add_raw_option(listing)
     show = command("show", "show one job")
     show.add_argument("name")
     show.add_argument("--json", action="store_true")
+    add_raw_option(show)
     for name, text in (("rm", "delete a job (its history stays readable)"),
                        ("pause", "pause a job"), ("resume", "resume a paused job"),
                        ("enable", "enable a job"), ("disable", "disable a job")):
@@ -111,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="wait for the end, print the output, exit with the run's exit code")
     run.add_argument("--param", action="append", metavar="K=V", default=[])
     run.add_argument("--json", action="store_true")
+    add_raw_option(run)
     stop = command("stop", "stop a job's running runs, or one run by id")
     stop.add_argument("target", metavar="NAME|RUN_ID")
     stop.add_argument("--kill", action="store_true", help="SIGKILL at once")
@@ -123,9 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     purge = command("purge", "remove a deleted job's history (runs and output) for good")
     purge.add_argument("name", metavar="NAME|ID", help="a deleted job (see list --deleted)")
     purge.add_argument("--yes", action="store_true", help="do not ask first")
+    add_raw_option(runs)
     logcmd = command("log", "print a run's output")
     logcmd.add_argument("run_id", type=str)
     logcmd.add_argument("--follow", "-f", action="store_true", help="keep printing until it ends")
+    add_raw_option(logcmd)
 
     daemon = command("daemon", "run the engine in the foreground (SIGTERM/SIGINT stop it "
                              "gracefully, SIGHUP reloads job definitions)")

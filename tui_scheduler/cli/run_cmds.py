@@ -12,7 +12,15 @@ import sys
 import threading
 import time
 
-from tui_scheduler.cli.common import CliError, emit_json, iso, local, open_db, parse_pairs
+from tui_scheduler.cli.common import (
+    CliError,
+    emit_json,
+    for_terminal,
+    iso,
+    local,
+    open_db,
+    parse_pairs,
+)
 from tui_scheduler.core.policies import ACTIVE_STATUSES, Trigger
 from tui_scheduler.store import control
 from tui_scheduler.store import jobs as job_store
@@ -30,30 +38,35 @@ def send_control(store: Store, action: str, **kwargs) -> str:
         raise CliError(str(exc)) from None
 
 
-def print_new_output(store: Store, run_id: int, seq: int) -> int:
-    """Print output after ``seq`` (stderr lines to stderr); return the last seq printed."""
+def print_new_output(store: Store, run_id: int, seq: int, args=None) -> int:
+    """Print output after ``seq`` (stderr lines to stderr); return the last seq printed.
+    On a terminal its controls are made visible, unless ``--raw`` (``for_terminal``)."""
+    out, err = for_terminal(sys.stdout, args), for_terminal(sys.stderr, args)
     while True:
         chunks = read_chunks(store, run_id, after_seq=seq, limit=500)
         if not chunks:
             return seq
         seq = chunks[-1].seq
         for stream, line in iter_lines(chunks):
-            (sys.stderr if stream == "err" else sys.stdout).write(line + "\n")
+            if stream == "err":
+                sys.stderr.write(err(line) + "\n")
+            else:
+                sys.stdout.write(out(line) + "\n")
         sys.stdout.flush()
 
 
-def follow_output(store: Store, run_id: int, *, follow: bool) -> int | None:
+def follow_output(store: Store, run_id: int, *, follow: bool, args=None) -> int | None:
     """Print a run's output; with follow, keep going until the run ends."""
     seq = 0
     while True:
         run = get_run(store, run_id)
-        seq = print_new_output(store, run_id, seq)
+        seq = print_new_output(store, run_id, seq, args)
         if not follow or run.status not in ACTIVE_STATUSES:
             return run.exit_code
         time.sleep(0.25)
 
 
-def _foreground_run(store: Store, job, params: dict, *, quiet: bool) -> int:
+def _foreground_run(store: Store, job, params: dict, *, quiet: bool, args=None) -> int:
     """No engine holds the database: execute the run in this process, printing as it goes."""
     from tui_scheduler.engine.events import EventBus
     from tui_scheduler.engine.runs import ActiveRun, RunExecutor
@@ -74,7 +87,7 @@ def _foreground_run(store: Store, job, params: dict, *, quiet: bool) -> int:
             executor.tick()
             writer.flush()
             if not quiet:
-                seq = print_new_output(store, run.run_id, seq)
+                seq = print_new_output(store, run.run_id, seq, args)
             if not alive:
                 break
             worker.join(0.25)
@@ -94,7 +107,7 @@ def cmd_run(args) -> int:
     if holder is None:
         if not args.wait:
             print("no engine is running; running in the foreground", file=sys.stderr)
-        run_id = _foreground_run(store, job, params, quiet=args.json)
+        run_id = _foreground_run(store, job, params, quiet=args.json, args=args)
     else:
         answer = send_control(store, "run", job_id=job.id, payload={"params": params})
         word, _, ident = answer.partition(" ")
@@ -107,13 +120,13 @@ def cmd_run(args) -> int:
         if not args.wait:
             print(f"started run {run_id} of {job.name!r} on the engine (pid {holder.pid})")
             return 0
-        follow_output(store, run_id, follow=True)
+        follow_output(store, run_id, follow=True, args=args)
     run = get_run(store, run_id)
     if args.json:
         emit_json(run_record(run, job.name))
     elif not args.wait or holder is None:
-        print(f"run {run.id} {run.status}" + (f": {run.error}" if run.error else ""),
-              file=sys.stderr)
+        error = for_terminal(sys.stderr, args)(run.error)
+        print(f"run {run.id} {run.status}" + (f": {error}" if error else ""), file=sys.stderr)
     return run.exit_code if run.exit_code is not None else (0 if run.status == "succeeded"
                                                             else 1)
 
@@ -171,9 +184,11 @@ def cmd_runs(args) -> int:
         print(f"runs of {deleted_label(job)}")
     print(f"{'ID':>7}  {'STATUS':<11} {'TRIGGER':<9} {'SCHEDULED':<19}  {'STARTED':<19}  "
           f"{'EXIT':>4}  ATTEMPT")
+    shown = for_terminal(sys.stdout, args, one_line=True)
     for run in runs:
         exit_code = "-" if run.exit_code is None else str(run.exit_code)
-        print(f"{run.id:>7}  {run.status:<11} {run.trigger:<9} {local(run.scheduled_for):<19}  "
+        status, trigger = shown(run.status), shown(run.trigger)
+        print(f"{run.id:>7}  {status:<11} {trigger:<9} {local(run.scheduled_for):<19}  "
               f"{local(run.started_at):<19}  {exit_code:>4}  {run.attempt}")
     return 0
 
@@ -183,7 +198,7 @@ def cmd_log(args) -> int:
     if not (args.run_id.isascii() and args.run_id.isdigit()):
         raise CliError(f"run id {args.run_id!r} must be a number (see `tui-scheduler runs JOB`)",
                        2)
-    follow_output(store, int(args.run_id), follow=args.follow)
+    follow_output(store, int(args.run_id), follow=args.follow, args=args)
     return 0
 
 
@@ -192,10 +207,11 @@ SYSLOG_PRIORITIES = {"CRITICAL": 2, "ERROR": 3, "WARNING": 4, "INFO": 6, "DEBUG"
 
 class _JournalFormatter(logging.Formatter):
     """Under systemd, prefix each line with its syslog priority (<3> error ...) so the
-    journal records levels; elsewhere, plain ``LEVEL name: message`` lines."""
+    journal records levels; elsewhere, plain ``LEVEL name: message`` lines. Records quote
+    job names and errors: on a terminal their controls are made visible."""
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+        text = for_terminal(sys.stderr)(super().format(record))
         if os.environ.get("JOURNAL_STREAM"):
             return f"<{SYSLOG_PRIORITIES.get(record.levelname, 6)}>{text}"
         return text

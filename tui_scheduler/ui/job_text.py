@@ -1,7 +1,8 @@
 """Text of the job detail screen: run rows, settings, next fires, statistics, live runs.
 
 Pure functions of store rows and the clock, so the screen stays about behaviour and these
-can be read (and tested) on their own.
+can be read (and tested) on their own. Every stored value goes through ``fmt.one_line``
+or ``fmt.clip`` (controls made visible) on its way into the text.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def run_cells(run: Run, now: datetime) -> tuple:
     else:
         note = (run.error or "").splitlines()[0] if run.error else ""
     return (
-        Text(str(run.id), justify="right"), status, run.trigger,
+        Text(str(run.id), justify="right"), status, fmt.one_line(run.trigger),
         fmt.local_time(run.scheduled_for, now), fmt.local_time(run.started_at, now),
         Text(fmt.duration(seconds), justify="right"),
         Text("-" if run.exit_code is None else str(run.exit_code), justify="right"),
@@ -80,7 +81,7 @@ def settings_text(job: Job) -> Text:
         if index:
             text.append("\n")
         text.append(f"{label:<9}", style="dim")
-        text.append(value)
+        text.append(fmt.one_line(value))
     return text
 
 

@@ -4,7 +4,8 @@ The preview re-checks the schedule on every keystroke with the engine's own fire
 function. The whole form is checked with ``validate_job_fields`` (the rule book the CLI
 and TOML import use too); problems appear beside their fields once a field has been
 changed, and all of them when a save is refused. Reading and writing the database
-happens in thread workers, never in the UI thread.
+happens in thread workers, never in the UI thread. Stored text is shown with controls
+made visible; a field left as shown is saved with its stored bytes (``StandIns``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import available_timezones
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -28,10 +30,12 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Stat
 
 from tui_scheduler.core.durations import DurationError, format_duration, parse_duration
 from tui_scheduler.core.jobspec import DEFAULTS, JobSpecError, validate_job_fields
+from tui_scheduler.core.safe_text import safe_text
 from tui_scheduler.core.schedule import resolve_zone
 from tui_scheduler.store.jobs import create_job, get_job, job_fields, update_job
 from tui_scheduler.ui.screens.confirm import ConfirmScreen
 from tui_scheduler.ui.screens.unsaved import QUIT_BINDING, UnsavedInput
+from tui_scheduler.ui.stand_ins import StandIns
 from tui_scheduler.ui.widgets.cron_preview import CronPreview
 
 LABELS = {
@@ -131,6 +135,7 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
         self._saving = False
         self._title = "New job" if job_id is None else "Edit job"
         self._shown: dict[str, object] = {}
+        self._stand_ins = {field: StandIns() for field in LABELS}
 
     # ---- layout -----------------------------------------------------------------------
 
@@ -257,7 +262,9 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
             elif isinstance(widget, Input) and not isinstance(value, str):
                 value = f"{value:g}" if isinstance(value, float) else str(value)
             if isinstance(widget, TextArea):
-                widget.load_text(value)
+                widget.load_text(self._stand_ins[field].show(value))
+            elif isinstance(widget, Input):
+                widget.value = value = self._stand_ins[field].show(value, one_line=True)
             else:
                 widget.value = value
             if isinstance(widget, Input):
@@ -268,7 +275,9 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
         state = {}
         for field in LABELS:
             widget = self.query_one(f"#f-{field}")
-            state[field] = widget.text if isinstance(widget, TextArea) else widget.value
+            value = widget.text if isinstance(widget, TextArea) else widget.value
+            state[field] = self._stand_ins[field].stored(value) if isinstance(value, str) \
+                else value
         return state
 
     # ---- checking ---------------------------------------------------------------------
@@ -322,7 +331,7 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
         title = self._title + ("  ● modified" if dirty else "")
         if title != self._shown.get("title"):
             self._shown["title"] = title
-            self.query_one("#form-title", Static).update(title)
+            self.query_one("#form-title", Static).update(Text(safe_text(title, one_line=True)))
             self.query_one("#form-title").set_class(dirty, "-dirty")
         return problems
 
@@ -331,7 +340,7 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
             return
         self._shown[field] = text
         line = self.query_one(f"#p-{field}", Static)
-        line.update(text)
+        line.update(Text(safe_text(text)))
         line.set_class(bool(text), "-shown")
         self.query_one(f"#f-{field}").set_class(bool(text), "-problem")
 

@@ -27,6 +27,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, ProgressBar, Static
 
 from tui_scheduler.core.policies import ACTIVE_STATUSES
+from tui_scheduler.core.safe_text import safe_text
 from tui_scheduler.store.jobs import get_job_by_id
 from tui_scheduler.store.models import Run
 from tui_scheduler.store.output import read_chunks, read_chunks_before
@@ -292,11 +293,11 @@ class RunLogScreen(Screen[None]):
         now = self._now()
         end = run.finished_at or (now if run.status == "running" else None)
         seconds = (end - run.started_at).total_seconds() if end and run.started_at else None
-        title = Text(f"{self.job_name} · run #{run.id} · ", style="bold")
+        title = Text(f"{fmt.one_line(self.job_name)} · run #{run.id} · ", style="bold")
         title.append(fmt.status_label(run.status), style=fmt.STATUS_STYLES.get(run.status, ""))
         self._show("#log-title", title)
         head = Text()
-        head.append("trigger ", style="dim").append(f"{run.trigger}   ")
+        head.append("trigger ", style="dim").append(f"{fmt.one_line(run.trigger)}   ")
         head.append("attempt ", style="dim").append(f"{run.attempt}   ")
         head.append("scheduled ", style="dim")
         head.append(f"{fmt.local_time(run.scheduled_for, now)}   ")
@@ -306,11 +307,11 @@ class RunLogScreen(Screen[None]):
         head.append("exit code ", style="dim")
         head.append("-" if run.exit_code is None else str(run.exit_code))
         if run.host:
-            head.append("   host ", style="dim").append(run.host)
+            head.append("   host ", style="dim").append(fmt.one_line(run.host))
         if run.output_truncated:
             head.append("   output truncated (see »)", style="yellow")
         if run.error:
-            head.append("\nerror ", style="bold red").append(run.error, style="red")
+            head.append("\nerror ", style="bold red").append(safe_text(run.error), style="red")
         self._show("#log-header", head)
         bar = self.query_one(ProgressBar)
         has_progress = run.progress_done is not None
@@ -321,7 +322,7 @@ class RunLogScreen(Screen[None]):
         elif run.status == "running":
             bar.update(total=None)  # indeterminate: the run reports no progress
         message = run.progress_message or ("" if has_progress else "no progress reported")
-        self._show("#log-progress-text", Text(message))
+        self._show("#log-progress-text", Text(fmt.one_line(message)))
 
     def _status(self) -> None:
         view = self.view
@@ -329,8 +330,8 @@ class RunLogScreen(Screen[None]):
                  f"{len(view.lines):,} lines" + (" (older above)" if self._more_older else "")]
         if view.needle:
             number, count = view.match_position()
-            parts.append(f"/{view.needle}: {number}/{count}" if count else
-                         f"/{view.needle}: no match")
+            needle = fmt.one_line(view.needle)  # typed, or pasted from the log
+            parts.append(f"/{needle}: {number}/{count}" if count else f"/{needle}: no match")
         parts.append("┃ stderr  » marker")
         self._show("#log-status", Text("  ·  ".join(parts)))
 
