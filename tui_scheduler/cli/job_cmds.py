@@ -11,7 +11,7 @@ from rich.table import Table
 
 from tui_scheduler.cli.common import CliError, emit_json, iso, local, open_db, parse_pairs
 from tui_scheduler.core.durations import parse_duration
-from tui_scheduler.core.jobspec import mask_env
+from tui_scheduler.core.secrets import mask_fields
 from tui_scheduler.core.schedule import (
     ScheduleError,
     describe,
@@ -76,8 +76,7 @@ def fields_from_args(args, *, creating: bool) -> dict[str, Any]:
 
 def job_summary(job: Job, *, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
-    fields = job_store.job_fields(job)
-    fields["env"] = mask_env(fields["env"])
+    fields = mask_fields(job_store.job_fields(job))
     fields.pop("state", None)
     try:
         schedule = parse_schedule(job.schedule)

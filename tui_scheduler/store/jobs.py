@@ -48,13 +48,14 @@ def job_fields(job: Job) -> dict[str, Any]:
         fields[key] = getattr(job, key)
     fields["params"] = json.loads(job.params or "{}")
     fields["env"] = json.loads(job.env or "{}")
+    fields["secrets"] = json.loads(job.secrets or "[]")
     fields["tags"] = [t for t in job.tags.split(",") if t]
     return fields
 
 
 def _apply(job: Job, values: dict[str, Any]) -> None:
     for key, value in values.items():
-        if key in ("params", "env"):
+        if key in ("params", "env", "secrets"):
             value = json.dumps(value, sort_keys=True)
         elif key == "tags":
             value = ",".join(value)
