@@ -11,7 +11,6 @@ from rich.table import Table
 
 from tui_scheduler.cli.common import CliError, emit_json, iso, local, open_db, parse_pairs
 from tui_scheduler.core.durations import parse_duration
-from tui_scheduler.core.secrets import mask_fields
 from tui_scheduler.core.schedule import (
     ScheduleError,
     describe,
@@ -19,6 +18,7 @@ from tui_scheduler.core.schedule import (
     parse_schedule,
     resolve_zone,
 )
+from tui_scheduler.core.secrets import mask_fields
 from tui_scheduler.store import jobs as job_store
 from tui_scheduler.store.models import Job
 from tui_scheduler.store.runs import latest_results
@@ -67,6 +67,8 @@ def fields_from_args(args, *, creating: bool) -> dict[str, Any]:
     env = parse_pairs(args.env, "--env")
     if env is not None:
         fields["env"] = env
+    if args.secret is not None:
+        fields["secrets"] = args.secret
     if args.tag is not None:
         fields["tags"] = [t for tag in args.tag for t in tag.split(",")]
     if args.disabled is not None:

@@ -14,6 +14,7 @@ import time
 
 from tui_scheduler.cli.common import CliError, emit_json, iso, local, open_db, parse_pairs
 from tui_scheduler.core.policies import ACTIVE_STATUSES, Trigger
+from tui_scheduler.core.secrets import mask_values
 from tui_scheduler.store import control
 from tui_scheduler.store import jobs as job_store
 from tui_scheduler.store.db import Store
@@ -30,14 +31,16 @@ def send_control(store: Store, action: str, **kwargs) -> str:
         raise CliError(str(exc)) from None
 
 
-def print_new_output(store: Store, run_id: int, seq: int) -> int:
-    """Print output after ``seq`` (stderr lines to stderr); return the last seq printed."""
+def print_new_output(store: Store, run_id: int, seq: int, secrets: list[str]) -> int:
+    """Print output after ``seq`` (stderr lines to stderr), the job's known secret values
+    masked; return the last seq printed."""
     while True:
         chunks = read_chunks(store, run_id, after_seq=seq, limit=500)
         if not chunks:
             return seq
         seq = chunks[-1].seq
         for stream, line in iter_lines(chunks):
+            line = mask_values(line, secrets)
             (sys.stderr if stream == "err" else sys.stdout).write(line + "\n")
         sys.stdout.flush()
 
@@ -45,9 +48,12 @@ def print_new_output(store: Store, run_id: int, seq: int) -> int:
 def follow_output(store: Store, run_id: int, *, follow: bool) -> int | None:
     """Print a run's output; with follow, keep going until the run ends."""
     seq = 0
+    run = get_run(store, run_id)
+    secrets = job_store.job_secret_values(job_store.get_job_by_id(store, run.job_id),
+                                          run.params)
     while True:
         run = get_run(store, run_id)
-        seq = print_new_output(store, run_id, seq)
+        seq = print_new_output(store, run_id, seq, secrets)
         if not follow or run.status not in ACTIVE_STATUSES:
             return run.exit_code
         time.sleep(0.25)
@@ -68,13 +74,14 @@ def _foreground_run(store: Store, job, params: dict, *, quiet: bool) -> int:
     run.recorded.wait()
     previous = signal.signal(signal.SIGINT, lambda *_: executor.stop(run.run_id))
     seq = 0
+    secrets = job_store.job_secret_values(job, params)
     try:
         while True:
             alive = worker.is_alive()
             executor.tick()
             writer.flush()
             if not quiet:
-                seq = print_new_output(store, run.run_id, seq)
+                seq = print_new_output(store, run.run_id, seq, secrets)
             if not alive:
                 break
             worker.join(0.25)

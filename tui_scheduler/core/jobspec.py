@@ -11,10 +11,6 @@ import re
 from typing import Any
 
 from tui_scheduler.core.policies import JobKind, Misfire, Overlap
-# Re-exported: the name rules live with the rest of the secret handling.
-from tui_scheduler.core.secrets import SECRET_NAME as SECRET_NAME
-from tui_scheduler.core.secrets import is_secret_name as is_secret_name
-from tui_scheduler.core.secrets import mask_mapping
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,99}$")
 PYTHON_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -39,10 +35,6 @@ class JobSpecError(ValueError):
     def __init__(self, problems: dict[str, str]):
         self.problems = problems
         super().__init__("; ".join(f"{field}: {why}" for field, why in problems.items()))
-
-
-mask_env = mask_mapping
-"""Env or params for display: secret values (by name or marked) replaced by asterisks."""
 
 
 def _number(value: Any, field: str, problems: dict[str, str], *, lo: float, hi: float,

@@ -69,7 +69,7 @@ def restore_masked(new: dict[str, Any], stored: dict[str, Any],
     missing: list[str] = []
     for name, value in new.items():
         if value == MASK and is_secret_name(name, marked):
-            if name in stored and stored[name] != MASK:
+            if name in stored:
                 result[name] = stored[name]
             else:
                 missing.append(name)
@@ -88,8 +88,11 @@ def secret_values(env: dict[str, Any], params: dict[str, Any],
                 continue
             # As the job sees it: parameters that are not strings arrive as JSON.
             text = value if isinstance(value, str) else json.dumps(value)
-            if len(text) >= MIN_SECRET_LEN and text != MASK:
-                found.add(text)
+            # Output is shown line by line: each line of a multi-line secret (a PEM key)
+            # is searched for on its own too.
+            for piece in (text, *text.splitlines()):
+                if len(piece.strip()) >= MIN_SECRET_LEN and piece != MASK:
+                    found.add(piece)
     return sorted(found, key=lambda text: (-len(text), text))
 
 
