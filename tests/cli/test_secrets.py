@@ -125,13 +125,16 @@ def test_log_and_run_wait_mask_secrets_the_job_prints(db):
     ok(db, "add", "leaky", "--manual", "--env", f"API_TOKEN={SECRETS[0]}",
        "--env", "SHORT_KEY=abc", "--param", f"opaque={SECRETS[3]}", "--secret", "opaque",
        "--command", 'echo "token=$API_TOKEN short=$SHORT_KEY"; '
-                    'echo "p=$PARAM_OPAQUE run=$PARAM_DB_PASSWORD" >&2')
+                    'echo "p=$PARAM_OPAQUE run=$PARAM_DB_PASSWORD" >&2; exit 3')
     waited = cli(db, "run", "leaky", "--wait", "--param", "db_password=run-only-9999")
-    assert waited.returncode == 0, waited.stderr
+    assert waited.returncode == 3, waited.stderr
     assert waited.stdout == f"token={MASK} short=abc\n"
     assert f"p={MASK} run={MASK}" in waited.stderr
     assert "run-only-9999" not in waited.stderr and SECRETS[3] not in waited.stderr
-    run_id = json.loads(ok(db, "runs", "leaky", "--json").stdout)[0]["id"]
+    runs = ok(db, "runs", "leaky", "--json").stdout
+    assert MASK in json.loads(runs)[0]["error"]  # the last stderr line
+    assert "run-only-9999" not in runs and SECRETS[3] not in runs
+    run_id = json.loads(runs)[0]["id"]
     logged = ok(db, "log", str(run_id))
     assert logged.stdout == f"token={MASK} short=abc\n"
     assert f"p={MASK} run={MASK}" in logged.stderr and "run-only-9999" not in logged.stderr

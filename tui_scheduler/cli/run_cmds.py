@@ -117,19 +117,20 @@ def cmd_run(args) -> int:
         follow_output(store, run_id, follow=True)
     run = get_run(store, run_id)
     if args.json:
-        emit_json(run_record(run, job.name))
+        emit_json(run_record(run, job.name, job_store.job_secret_values(job, run.params)))
     elif not args.wait or holder is None:
-        print(f"run {run.id} {run.status}" + (f": {run.error}" if run.error else ""),
-              file=sys.stderr)
+        # The error is the run's last stderr line: it may print a secret too.
+        error = mask_values(run.error, job_store.job_secret_values(job, run.params))
+        print(f"run {run.id} {run.status}" + (f": {error}" if error else ""), file=sys.stderr)
     return run.exit_code if run.exit_code is not None else (0 if run.status == "succeeded"
                                                             else 1)
 
 
-def run_record(run, job_name: str) -> dict:
+def run_record(run, job_name: str, secrets: list[str] = ()) -> dict:
     return {"id": run.id, "job": job_name, "trigger": run.trigger, "status": run.status,
             "scheduled_for": iso(run.scheduled_for), "started_at": iso(run.started_at),
             "finished_at": iso(run.finished_at), "exit_code": run.exit_code,
-            "attempt": run.attempt, "error": run.error}
+            "attempt": run.attempt, "error": mask_values(run.error, secrets)}
 
 
 def cmd_stop(args) -> int:
@@ -165,7 +166,8 @@ def cmd_runs(args) -> int:
     job = job_store.get_job(store, args.name)
     runs = list_runs(store, job.id, limit=max(1, args.n))
     if args.json:
-        emit_json([run_record(run, job.name) for run in runs])
+        emit_json([run_record(run, job.name, job_store.job_secret_values(job, run.params))
+                   for run in runs])
         return 0
     print(f"{'ID':>7}  {'STATUS':<11} {'TRIGGER':<9} {'SCHEDULED':<19}  {'STARTED':<19}  "
           f"{'EXIT':>4}  ATTEMPT")

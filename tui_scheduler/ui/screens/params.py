@@ -18,6 +18,8 @@ from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
+from tui_scheduler.core.secrets import mask_mapping, restore_masked
+
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
@@ -54,10 +56,14 @@ class ParamsScreen(ModalScreen[dict[str, str] | None]):
         Binding("escape", "cancel", "Cancel", id="params.cancel"),
     ]
 
-    def __init__(self, job_name: str, defaults: dict[str, Any]) -> None:
+    def __init__(self, job_name: str, defaults: dict[str, Any],
+                 marked: list[str] | tuple[str, ...] = ()) -> None:
         super().__init__()
         self.job_name = job_name
         self.defaults = defaults
+        self.marked = marked
+        """Names the job marks secret: their defaults are shown masked, like secret-looking
+        names, and a mask left in place runs with the stored default."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="params-dialog"):
@@ -65,7 +71,8 @@ class ParamsScreen(ModalScreen[dict[str, str] | None]):
                          id="params-title")
             yield Static("One KEY=VALUE per line; the job's defaults are filled in. "
                          "Commands read them as $PARAM_KEY.", id="params-help")
-            yield TextArea(params_text(self.defaults), id="params-text", soft_wrap=False)
+            yield TextArea(params_text(mask_mapping(self.defaults, self.marked)),
+                           id="params-text", soft_wrap=False)
             yield Static("", id="params-error")
             with Horizontal(id="params-buttons"):
                 yield Button("Run (ctrl+s)", id="params-run", variant="primary")
@@ -87,6 +94,7 @@ class ParamsScreen(ModalScreen[dict[str, str] | None]):
         if problems:
             self.query_one("#params-error", Static).update("\n".join(problems))
             return
+        params, _ = restore_masked(params, self.defaults, self.marked)
         self.dismiss(params)
 
     def action_cancel(self) -> None:
