@@ -77,13 +77,17 @@ async def test_params_dialog_shows_masks_and_runs_with_the_stored_values(store, 
     assert output_text(store, runs[0].id) == [("out", f"p={OPAQUE} r=us")]
 
 
+def run_with_cli(db_path: str, name: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "tui_scheduler", "--db", db_path, "run",
+                           name, "--wait"], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+
+
 async def test_run_log_masks_a_secret_the_job_printed(store, db_path):
     job = secret_job(store, "leaky", 'echo "token=$API_TOKEN mode=$MODE"; '
                                      'echo "p=$PARAM_OPAQUE" >&2')
-    done = subprocess.run([sys.executable, "-m", "tui_scheduler", "--db", db_path, "run",
-                           "leaky", "--wait"], capture_output=True, text=True, timeout=60,
-                          check=False)
-    assert done.returncode == 0, done.stderr
+    run_with_cli(db_path, "leaky")  # a real run, before the console opens
     run_id = finished_runs(store, job.id)[0].id
     app = ScreenApp(store, lambda: RunLogScreen(run_id))
     async with app.run_test(size=(100, 30)) as pilot:
