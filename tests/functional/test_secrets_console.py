@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from contextlib import asynccontextmanager
 
 from tests.functional.console_support import add_job, console, until
 from tests.helpers import finished_runs, output_text
@@ -29,15 +30,26 @@ def secret_job(store, name="deploy", target="echo deploying"):
                    secrets=["opaque"])
 
 
+@asynccontextmanager
+async def opened(store, screen, loaded, size):
+    """A ScreenApp showing ``screen`` once ``loaded(screen)`` holds."""
+    app = ScreenApp(store, lambda: screen)
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: app.screen is screen and loaded(screen))
+        yield app, pilot, screen
+
+
+def assert_hidden(text: str) -> None:
+    for value in (TOKEN, PASS, OPAQUE, SMTP):
+        assert value not in text
+
+
 async def test_job_detail_masks_env_and_params(store):
     job = secret_job(store)
-    app = ScreenApp(store, lambda: JobDetailScreen(job.id))
-    async with app.run_test(size=(140, 36)) as pilot:
-        screen = await until(pilot, lambda: isinstance(app.screen, JobDetailScreen)
-                             and app.screen.job is not None and app.screen)
+    async with opened(store, JobDetailScreen(job.id), lambda s: s.job is not None,
+                      (140, 36)) as (_app, _pilot, screen):
         settings = str(screen.query_one("#detail-settings").render())
-        for value in (TOKEN, PASS, OPAQUE, SMTP):
-            assert value not in settings
+        assert_hidden(settings)
         assert f"API_TOKEN={MASK}" in settings and f"DB_PASS={MASK}" in settings
         assert "MODE=full" in settings and '"region": "eu"' in settings
         assert f'"opaque": "{MASK}"' in settings and "secret   opaque" in settings
@@ -45,13 +57,10 @@ async def test_job_detail_masks_env_and_params(store):
 
 async def test_editor_shows_masks_and_saving_keeps_the_stored_secrets(store):
     job = secret_job(store)
-    app = ScreenApp(store, lambda: JobFormScreen(job.id))
-    async with app.run_test(size=(100, 44)) as pilot:
-        screen = await until(pilot, lambda: isinstance(app.screen, JobFormScreen)
-                             and app.screen._baseline is not None and app.screen)
+    async with opened(store, JobFormScreen(job.id), lambda s: s._baseline is not None,
+                      (100, 44)) as (app, pilot, screen):
         state = screen._state()
-        for value in (TOKEN, PASS, OPAQUE, SMTP):
-            assert value not in json.dumps(state)
+        assert_hidden(json.dumps(state))
         assert f"API_TOKEN={MASK}" in state["env"] and state["secrets"] == "opaque"
         screen.query_one("#f-env").text = state["env"].replace("MODE=full", "MODE=quick")
         await pilot.press("ctrl+s")
@@ -69,7 +78,7 @@ async def test_params_dialog_shows_masks_and_runs_with_the_stored_values(store, 
         form = await until(pilot, lambda: isinstance(app.screen, ParamsScreen) and app.screen)
         shown = form.query_one("#params-text").text
         assert f"opaque={MASK}" in shown and f"smtpPwd={MASK}" in shown
-        assert OPAQUE not in shown and SMTP not in shown
+        assert_hidden(shown)
         form.query_one("#params-text").text = shown.replace("region=eu", "region=us")
         await pilot.press("ctrl+s")
         runs = await until(pilot, lambda: finished_runs(store, job.id), what="a finished run")
@@ -89,10 +98,8 @@ async def test_run_log_masks_a_secret_the_job_printed(store, db_path):
                                      'echo "p=$PARAM_OPAQUE" >&2')
     run_with_cli(db_path, "leaky")  # a real run, before the console opens
     run_id = finished_runs(store, job.id)[0].id
-    app = ScreenApp(store, lambda: RunLogScreen(run_id))
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen = await until(pilot, lambda: isinstance(app.screen, RunLogScreen)
-                             and app.screen._loaded and app.screen)
+    async with opened(store, RunLogScreen(run_id), lambda s: s._loaded,
+                      (100, 30)) as (_app, pilot, screen):
         await pilot.pause()
         assert screen.view.lines == [("out", f"token={MASK} mode=full"),
                                      ("err", f"p={MASK}")]
