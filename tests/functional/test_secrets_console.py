@@ -90,12 +90,12 @@ def run_with_cli(db_path: str, name: str) -> None:
     done = subprocess.run([sys.executable, "-m", "tui_scheduler", "--db", db_path, "run",
                            name, "--wait"], capture_output=True, text=True, timeout=60,
                           check=False)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 5, done.stderr
 
 
 async def test_run_log_masks_a_secret_the_job_printed(store, db_path):
     job = secret_job(store, "leaky", 'echo "token=$API_TOKEN mode=$MODE"; '
-                                     'echo "p=$PARAM_OPAQUE" >&2')
+                                     'echo "p=$PARAM_OPAQUE" >&2; exit 5')
     run_with_cli(db_path, "leaky")  # a real run, before the console opens
     run_id = finished_runs(store, job.id)[0].id
     async with opened(store, RunLogScreen(run_id), lambda s: s._loaded,
@@ -105,3 +105,5 @@ async def test_run_log_masks_a_secret_the_job_printed(store, db_path):
                                      ("err", f"p={MASK}")]
         drawn = "\n".join(screen.view.render_line(y).text for y in range(4))
         assert TOKEN not in drawn and OPAQUE not in drawn and f"token={MASK}" in drawn
+        header = str(screen.query_one("#log-header").render())
+        assert "exit code 5" in header and f"p={MASK}" in header and OPAQUE not in header

@@ -319,7 +319,8 @@ class RunLogScreen(Screen[None]):
         if run.output_truncated:
             head.append("   output truncated (see »)", style="yellow")
         if run.error:
-            head.append("\nerror ", style="bold red").append(run.error, style="red")
+            head.append("\nerror ", style="bold red").append(
+                mask_values(run.error, self._secrets), style="red")
         self._show("#log-header", head)
         bar = self.query_one(ProgressBar)
         has_progress = run.progress_done is not None
