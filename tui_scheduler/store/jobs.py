@@ -84,12 +84,19 @@ def job_secret_values(job: Job | None, run_params: str | dict | None = None) -> 
     return secret_values(json.loads(job.env or "{}"), params, json.loads(job.secrets or "[]"))
 
 
+def column_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Validated job fields as the job table stores them (JSON text, comma lists)."""
+    columns = dict(values)
+    for key in ("params", "env", "secrets"):
+        if key in columns:
+            columns[key] = json.dumps(columns[key], sort_keys=True)
+    if "tags" in columns:
+        columns["tags"] = ",".join(columns["tags"])
+    return columns
+
+
 def _apply(job: Job, values: dict[str, Any]) -> None:
-    for key, value in values.items():
-        if key in ("params", "env", "secrets"):
-            value = json.dumps(value, sort_keys=True)
-        elif key == "tags":
-            value = ",".join(value)
+    for key, value in column_values(values).items():
         setattr(job, key, value)
 
 
