@@ -97,7 +97,7 @@ def test_export_masks_writes_owner_only_and_import_keeps_stored_values(db, tmp_p
     assert tomllib.loads(ok(other, "export", "--include-secrets").stdout)["job"][0] == full
 
 
-def test_export_never_follows_a_symlink(db, tmp_path):
+def test_export_never_follows_a_symlink_nor_blocks_on_a_fifo(db, tmp_path):
     _add_job(db)
     victim = tmp_path / "someone_elses.txt"
     victim.write_text("precious")
@@ -109,6 +109,10 @@ def test_export_never_follows_a_symlink(db, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
     assert victim.read_text() == "precious"
     assert stat.S_IMODE(os.stat(victim).st_mode) == 0o644
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    result = cli(db, "export", str(fifo))
+    assert result.returncode == 2 and "not a regular file" in result.stderr
 
 
 def test_edit_with_the_mask_keeps_the_stored_secret(db):

@@ -179,6 +179,8 @@ def write_private(name: str, text: str) -> None:
         if exc.errno == errno.ELOOP:
             raise CliError(f"{name} is a symbolic link; export writes only to a plain file "
                            "(give the link's target or another name)", 2) from None
+        if exc.errno == errno.ENXIO:  # a FIFO or socket nobody reads
+            raise CliError(f"{name} is not a regular file; export to a file path", 2) from None
         raise CliError(f"cannot write {name}: {exc.strerror}", 2) from None
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         info = os.fstat(fd)
