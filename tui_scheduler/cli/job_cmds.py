@@ -21,7 +21,6 @@ from tui_scheduler.cli.common import (
     parse_pairs,
 )
 from tui_scheduler.core.durations import parse_duration
-from tui_scheduler.core.jobspec import mask_env
 from tui_scheduler.core.schedule import (
     ScheduleError,
     describe,
@@ -29,6 +28,7 @@ from tui_scheduler.core.schedule import (
     parse_schedule,
     resolve_zone,
 )
+from tui_scheduler.core.secrets import mask_fields
 from tui_scheduler.store import jobs as job_store
 from tui_scheduler.store.models import Job
 from tui_scheduler.store.runs import latest_results
@@ -77,6 +77,8 @@ def fields_from_args(args, *, creating: bool) -> dict[str, Any]:
     env = parse_pairs(args.env, "--env")
     if env is not None:
         fields["env"] = env
+    if args.secret is not None:
+        fields["secrets"] = args.secret
     if args.tag is not None:
         fields["tags"] = [t for tag in args.tag for t in tag.split(",")]
     if args.disabled is not None:
@@ -86,8 +88,7 @@ def fields_from_args(args, *, creating: bool) -> dict[str, Any]:
 
 def job_summary(job: Job, *, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
-    fields = job_store.job_fields(job)
-    fields["env"] = mask_env(fields["env"])
+    fields = mask_fields(job_store.job_fields(job))
     fields.pop("state", None)
     try:
         schedule = parse_schedule(job.schedule)

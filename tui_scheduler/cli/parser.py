@@ -48,6 +48,9 @@ def add_job_options(parser: argparse.ArgumentParser, *, creating: bool) -> None:
                         help="default parameter (repeatable); reaches commands as $PARAM_K")
     parser.add_argument("--env", action="append", metavar="K=V", default=None,
                         help="environment variable (repeatable)")
+    parser.add_argument("--secret", action="append", metavar="NAME", default=None,
+                        help="mark an env variable or param secret whatever its name "
+                             "(repeatable; replaces the list on edit, --secret '' clears it)")
     parser.add_argument("--workdir", metavar="DIR")
     parser.add_argument("--tag", action="append", metavar="TAG", default=None,
                         help="tag (repeatable; or comma-separated)")
@@ -163,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     crontab.add_argument("--tz", metavar="ZONE")
     export = command("export", "write job definitions as TOML")
     export.add_argument("file", nargs="?", default="-", help="output file (default stdout)")
+    export.add_argument("--include-secrets", action="store_true",
+                        help="write secret env/param values instead of the mask")
     importer = command("import", "read job definitions from TOML")
     importer.add_argument("file", help="TOML file, or - for standard input")
     importer.add_argument("--replace", action="store_true",

@@ -22,6 +22,7 @@ from tui_scheduler.cli.common import (
     parse_pairs,
 )
 from tui_scheduler.core.policies import ACTIVE_STATUSES, Trigger
+from tui_scheduler.core.secrets import mask_values
 from tui_scheduler.store import control
 from tui_scheduler.store import jobs as job_store
 from tui_scheduler.store.db import Store
@@ -38,9 +39,11 @@ def send_control(store: Store, action: str, **kwargs) -> str:
         raise CliError(str(exc)) from None
 
 
-def print_new_output(store: Store, run_id: int, seq: int, args=None) -> int:
-    """Print output after ``seq`` (stderr lines to stderr); return the last seq printed.
-    On a terminal its controls are made visible, unless ``--raw`` (``for_terminal``)."""
+def print_new_output(store: Store, run_id: int, seq: int, secrets: list[str],
+                     args=None) -> int:
+    """Print output after ``seq`` (stderr lines to stderr), the job's known secret values
+    masked; return the last seq printed. On a terminal its controls are made visible,
+    unless ``--raw`` (``for_terminal``)."""
     out, err = for_terminal(sys.stdout, args), for_terminal(sys.stderr, args)
     while True:
         chunks = read_chunks(store, run_id, after_seq=seq, limit=500)
@@ -48,6 +51,7 @@ def print_new_output(store: Store, run_id: int, seq: int, args=None) -> int:
             return seq
         seq = chunks[-1].seq
         for stream, line in iter_lines(chunks):
+            line = mask_values(line, secrets)
             if stream == "err":
                 sys.stderr.write(err(line) + "\n")
             else:
@@ -58,9 +62,12 @@ def print_new_output(store: Store, run_id: int, seq: int, args=None) -> int:
 def follow_output(store: Store, run_id: int, *, follow: bool, args=None) -> int | None:
     """Print a run's output; with follow, keep going until the run ends."""
     seq = 0
+    run = get_run(store, run_id)
+    secrets = job_store.job_secret_values(job_store.get_job_by_id(store, run.job_id),
+                                          run.params)
     while True:
         run = get_run(store, run_id)
-        seq = print_new_output(store, run_id, seq, args)
+        seq = print_new_output(store, run_id, seq, secrets, args)
         if not follow or run.status not in ACTIVE_STATUSES:
             return run.exit_code
         time.sleep(0.25)
@@ -81,13 +88,14 @@ def _foreground_run(store: Store, job, params: dict, *, quiet: bool, args=None) 
     run.recorded.wait()
     previous = signal.signal(signal.SIGINT, lambda *_: executor.stop(run.run_id))
     seq = 0
+    secrets = job_store.job_secret_values(job, params)
     try:
         while True:
             alive = worker.is_alive()
             executor.tick()
             writer.flush()
             if not quiet:
-                seq = print_new_output(store, run.run_id, seq, args)
+                seq = print_new_output(store, run.run_id, seq, secrets, args)
             if not alive:
                 break
             worker.join(0.25)
@@ -123,19 +131,21 @@ def cmd_run(args) -> int:
         follow_output(store, run_id, follow=True, args=args)
     run = get_run(store, run_id)
     if args.json:
-        emit_json(run_record(run, job.name))
+        emit_json(run_record(run, job.name, job_store.job_secret_values(job, run.params)))
     elif not args.wait or holder is None:
-        error = for_terminal(sys.stderr, args)(run.error)
+        # The error is the run's last stderr line: it may print a secret too.
+        error = for_terminal(sys.stderr, args)(
+            mask_values(run.error, job_store.job_secret_values(job, run.params)))
         print(f"run {run.id} {run.status}" + (f": {error}" if error else ""), file=sys.stderr)
     return run.exit_code if run.exit_code is not None else (0 if run.status == "succeeded"
                                                             else 1)
 
 
-def run_record(run, job_name: str) -> dict:
+def run_record(run, job_name: str, secrets: list[str] = ()) -> dict:
     return {"id": run.id, "job": job_name, "trigger": run.trigger, "status": run.status,
             "scheduled_for": iso(run.scheduled_for), "started_at": iso(run.started_at),
             "finished_at": iso(run.finished_at), "exit_code": run.exit_code,
-            "attempt": run.attempt, "error": run.error}
+            "attempt": run.attempt, "error": mask_values(run.error, secrets)}
 
 
 def cmd_stop(args) -> int:
@@ -178,7 +188,8 @@ def cmd_runs(args) -> int:
     runs = list_runs(store, job.id, limit=max(1, args.n))
     if args.json:
         gone = job.deleted_at is not None
-        emit_json([{**run_record(run, job.name), "job_deleted": gone} for run in runs])
+        emit_json([{**run_record(run, job.name, job_store.job_secret_values(job, run.params)),
+                    "job_deleted": gone} for run in runs])
         return 0
     if job.deleted_at is not None:
         print(f"runs of {deleted_label(job)}")

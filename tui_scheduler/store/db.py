@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine
@@ -138,6 +138,32 @@ def _check_and_migrate(engine: Engine, location: str) -> None:
             session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
             session.add(Meta(key="change_counter", value="0"))
             session.commit()
+    _upgrade_schema(engine)
+
+
+def _upgrade_schema(engine: Engine) -> None:
+    """Bring a database of ours written by an older version up to SCHEMA_VERSION, in place.
+
+    Only called once the file is known to be ours. 1 -> 2 adds ``job.secrets``. The
+    column is checked as well as the version, so a half-done upgrade (or a pre-meta
+    database that just got its meta row) is finished too.
+    """
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT value FROM meta WHERE key='schema_version'")).scalar()
+        columns = {column["name"] for column in inspect(conn).get_columns("job")}
+    if int(found or 0) >= SCHEMA_VERSION and "secrets" in columns:
+        return
+    with engine.begin() as conn:
+        # The meta update comes first: it takes the write lock (SQLite) or the row lock
+        # (PostgreSQL), so a second process upgrading at the same moment waits here and
+        # then finds the column; and Python's sqlite3 only opens a transaction on DML, so
+        # the ALTER that follows runs inside it: both changes commit together or neither.
+        conn.execute(text("UPDATE meta SET value=:v WHERE key='schema_version'"),
+                     {"v": str(SCHEMA_VERSION)})
+        columns = {column["name"] for column in inspect(conn).get_columns("job")}
+        if "secrets" not in columns:
+            conn.execute(text("ALTER TABLE job ADD COLUMN secrets VARCHAR NOT NULL "
+                              "DEFAULT '[]'"))
 
 
 def open_store(location: str) -> Store:

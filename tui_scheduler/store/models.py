@@ -11,7 +11,8 @@ from sqlalchemy import Column, DateTime, Index, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2 added ``job.secrets`` (store/db.py upgrades a schema-1 database in place)."""
 
 
 class UTCDateTime(TypeDecorator):
@@ -77,6 +78,8 @@ class Job(SQLModel, table=True):
     restartable: bool = False
     params: str = "{}"
     env: str = "{}"
+    secrets: str = Field(default="[]", sa_column_kwargs={"server_default": "[]"})
+    """JSON list of env/param names the job marks secret, whatever they are called."""
     workdir: str = ""
     tags: str = ""
     engines: str = ""

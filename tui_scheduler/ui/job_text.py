@@ -13,8 +13,8 @@ from datetime import datetime
 from rich.text import Text
 
 from tui_scheduler.core.durations import format_duration
-from tui_scheduler.core.jobspec import mask_env
 from tui_scheduler.core.schedule import ScheduleError, describe, parse_schedule
+from tui_scheduler.core.secrets import mask_mapping
 from tui_scheduler.store.models import Job, Run
 from tui_scheduler.store.runs import JobStats
 from tui_scheduler.ui import format as fmt
@@ -44,7 +44,7 @@ def run_cells(run: Run, now: datetime) -> tuple:
 
 
 def settings_text(job: Job) -> Text:
-    """The job's settings, one per line; secret-looking environment values masked."""
+    """The job's settings, one per line; secret env and param values masked."""
     rows: list[tuple[str, str]] = []
     try:
         words = describe(parse_schedule(job.schedule))
@@ -66,12 +66,15 @@ def settings_text(job: Job) -> Text:
     if job.restartable:
         flags.append("restartable")
     rows.append(("on error", " · ".join(flags)))
-    env = mask_env(json.loads(job.env or "{}"))
+    marked = json.loads(job.secrets or "[]")
+    env = mask_mapping(json.loads(job.env or "{}"), marked)
     if env:
         rows.append(("env", " ".join(f"{k}={v}" for k, v in sorted(env.items()))))
-    params = json.loads(job.params or "{}")
+    params = mask_mapping(json.loads(job.params or "{}"), marked)
     if params:
         rows.append(("params", json.dumps(params, sort_keys=True)))
+    if marked:
+        rows.append(("secret", ", ".join(marked)))
     extra = [f"in {job.workdir}"] if job.workdir else []
     extra += [f"tags {job.tags.replace(',', ', ')}"] if job.tags else []
     if extra:

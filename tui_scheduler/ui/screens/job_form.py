@@ -32,6 +32,7 @@ from tui_scheduler.core.durations import DurationError, format_duration, parse_d
 from tui_scheduler.core.jobspec import DEFAULTS, JobSpecError, validate_job_fields
 from tui_scheduler.core.safe_text import safe_text
 from tui_scheduler.core.schedule import resolve_zone
+from tui_scheduler.core.secrets import mask_fields
 from tui_scheduler.store.jobs import create_job, get_job, job_fields, update_job
 from tui_scheduler.ui.screens.confirm import ConfirmScreen
 from tui_scheduler.ui.screens.unsaved import QUIT_BINDING, UnsavedInput
@@ -45,7 +46,8 @@ LABELS = {
     "retry_delay_s": "retry delay", "retry_backoff": "backoff", "retry_max_delay_s":
     "max delay", "overlap": "overlap", "misfire": "missed fires", "catchup_limit":
     "catch-up limit", "stop_on_error": "stop on error", "restartable": "restartable",
-    "params": "params", "env": "environment", "workdir": "working dir", "tags": "tags",
+    "params": "params", "env": "environment", "secrets": "secret names",
+    "workdir": "working dir", "tags": "tags",
 }  # fmt: skip
 DURATIONS = ("timeout_s", "stop_grace_s", "retry_delay_s", "retry_max_delay_s")
 PRESETS = ("hourly", "daily", "weekdays", "weekly", "monthly", "every")
@@ -190,6 +192,8 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
             yield Static("Parameters and environment", classes="section")
             yield from self._row("Params", ("params", TextArea(placeholder='{"key": "value"}')))
             yield from self._row("Environment", ("env", TextArea(placeholder="KEY=VALUE")))
+            yield from self._row("Secret names", ("secrets", Input(
+                placeholder="env/param names to mask whatever they are called, e.g. DSN")))
         yield Footer()
 
     def _row(self, label: str, *fields: tuple) -> list[Widget]:
@@ -234,7 +238,9 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
             self.app.call_from_thread(self.notify, str(exc), severity="error")
             self.app.call_from_thread(self.dismiss, None)
             return
-        self.post_message(self.Loaded(job_fields(job), job.created_at))
+        # Secret values are shown masked; saving the mask back keeps the stored value
+        # (store.jobs.keep_stored_secrets).
+        self.post_message(self.Loaded(mask_fields(job_fields(job)), job.created_at))
 
     def on_job_form_screen_loaded(self, message: Loaded) -> None:
         self.anchor = message.created_at
@@ -257,7 +263,7 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
                 value = "" if not value else flat if len(flat) < 60 else json.dumps(value, indent=2)
             elif field == "env":
                 value = "\n".join(f"{k}={v}" for k, v in value.items())
-            elif field == "tags":
+            elif field in ("tags", "secrets"):
                 value = ", ".join(value)
             elif isinstance(widget, Input) and not isinstance(value, str):
                 value = f"{value:g}" if isinstance(value, float) else str(value)

@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
 from tui_scheduler.core.safe_text import safe_text
+from tui_scheduler.core.secrets import mask_mapping, restore_masked
 from tui_scheduler.ui.screens.unsaved import QUIT_BINDING, UnsavedInput
 from tui_scheduler.ui.stand_ins import StandIns
 
@@ -60,11 +61,15 @@ class ParamsScreen(UnsavedInput, ModalScreen[dict[str, str] | None]):
         QUIT_BINDING,
     ]
 
-    def __init__(self, job_name: str, defaults: dict[str, Any]) -> None:
+    def __init__(self, job_name: str, defaults: dict[str, Any],
+                 marked: list[str] | tuple[str, ...] = ()) -> None:
         super().__init__()
         self.job_name = job_name
         self.defaults = defaults
         self._stand_ins = StandIns()
+        self.marked = marked
+        """Names the job marks secret: their defaults are shown masked, like secret-looking
+        names, and a mask left in place runs with the stored default."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="params-dialog"):
@@ -73,8 +78,8 @@ class ParamsScreen(UnsavedInput, ModalScreen[dict[str, str] | None]):
                          id="params-title")
             yield Static("One KEY=VALUE per line; the job's defaults are filled in. "
                          "Commands read them as $PARAM_KEY.", id="params-help")
-            yield TextArea(self._stand_ins.show(params_text(self.defaults)), id="params-text",
-                           soft_wrap=False)
+            yield TextArea(self._stand_ins.show(params_text(
+                mask_mapping(self.defaults, self.marked))), id="params-text", soft_wrap=False)
             yield Static("", id="params-error")
             with Horizontal(id="params-buttons"):
                 yield Button("Run (ctrl+s)", id="params-run", variant="primary")
@@ -104,6 +109,7 @@ class ParamsScreen(UnsavedInput, ModalScreen[dict[str, str] | None]):
         if problems:
             self.query_one("#params-error", Static).update(Text(safe_text("\n".join(problems))))
             return
+        params, _ = restore_masked(params, self.defaults, self.marked)
         self.dismiss(params)
 
     def action_cancel(self) -> None:
