@@ -11,7 +11,9 @@ from sqlalchemy import Column, DateTime, Index, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""The number of the newest Alembic revision (store/migrations/versions); the ``meta`` row
+``schema_version`` holds it so that older releases refuse this database."""
 
 
 class UTCDateTime(TypeDecorator):
@@ -79,6 +81,7 @@ class Job(SQLModel, table=True):
     env: str = "{}"
     workdir: str = ""
     tags: str = ""
+    secrets: str = "[]"
     engines: str = ""
     """Where it runs on a shared database: "" any one engine, "*" every engine, or a
     comma list of engine names (pinned)."""
