@@ -34,9 +34,7 @@ def _upgrade(args) -> int:
 
     store = open_db(args, on_old="keep")
     try:
-        with store.engine.connect() as conn:
-            before = migrate.read_state(conn).current
-        after = migrate.upgrade(store.engine, store.location).current
+        before, after = migrate.upgrade(store.engine, store.location)
     except migrate.SchemaError as exc:
         raise CliError(str(exc)) from None
     finally:

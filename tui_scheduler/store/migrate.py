@@ -96,22 +96,25 @@ def refuse_unusable(state: SchemaState, location: str) -> None:
                           "it was left untouched (restore it from a backup)")
 
 
-def ensure_schema(engine: Engine, location: str, on_old: OnOld = "upgrade") -> SchemaState:
+def ensure_schema(engine: Engine, location: str, on_old: OnOld = "upgrade") -> None:
     """Check the schema on open; create or upgrade it as ``on_old`` allows."""
     with engine.connect() as conn:
         state = read_state(conn)
     refuse_unusable(state, location)
     if not state.pending or on_old == "keep" and state.tables:
-        return state
+        return
     if on_old == "refuse" and state.tables:
         raise SchemaError(
             f"{location} needs upgrading (schema revision {state.current}; this version uses "
             f"{HEAD}); run `tui-scheduler db upgrade`")
-    return upgrade(engine, location)
+    upgrade(engine, location)
 
 
-def upgrade(engine: Engine, location: str) -> SchemaState:
-    """Bring the schema to HEAD in one transaction, stamping a pre-Alembic database first."""
+def upgrade(engine: Engine, location: str) -> tuple[str | None, str]:
+    """Bring the schema to HEAD in one transaction, stamping a pre-Alembic database first.
+
+    Returns the revisions before and after, the first read under the lock (so of two
+    processes upgrading at once, the second sees that there was nothing left to do)."""
     with engine.connect() as conn:
         _take_write_lock(conn)
         # Read again under the lock: another process may have upgraded meanwhile.
@@ -127,8 +130,7 @@ def upgrade(engine: Engine, location: str) -> SchemaState:
             conn.execute(text("UPDATE meta SET value = :v WHERE key = 'schema_version'"),
                          {"v": str(SCHEMA_VERSION)})
         conn.commit()
-    with engine.connect() as conn:
-        return read_state(conn)
+    return state.current, HEAD
 
 
 def _take_write_lock(conn: Connection) -> None:
