@@ -237,3 +237,33 @@ def test_db_backup_bad_targets_and_postgresql_are_one_line_exit_2(old_db, tmp_pa
                         capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path)
     assert pg.returncode == 2 and "pg_dump" in pg.stderr and pg.stderr.count("\n") == 1
     assert not (tmp_path / "x.db").exists()
+
+
+def test_foreign_keys_are_enforced_again_after_an_upgrade(old_db):
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    store = open_store(str(old_db))
+    try:
+        # The pool hands back the connection the upgrade used (foreign keys off meanwhile).
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            with pytest.raises(IntegrityError):
+                conn.execute(text("INSERT INTO run_output (run_id, seq, stream, text, lines, "
+                                  "nbytes) VALUES (999, 1, 'out', 'x', 1, 1)"))
+    finally:
+        store.close()
+
+
+def test_a_failing_upgrade_changes_nothing(old_db):
+    # A column the upgrade wants to add is already there: 0002 fails after the stamp and
+    # the whole transaction (stamp included) rolls back.
+    with closing(sqlite3.connect(old_db)) as conn:
+        conn.execute("ALTER TABLE job ADD COLUMN secrets VARCHAR")
+        conn.commit()
+    digest = sha256(old_db)
+    with pytest.raises(StoreError, match="duplicate column name: secrets"):
+        open_store(str(old_db))
+    assert sha256(old_db) == digest
+    assert scalar(old_db, "SELECT count(*) FROM sqlite_master "
+                          "WHERE name = 'alembic_version'") == 0

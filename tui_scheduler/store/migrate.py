@@ -116,21 +116,36 @@ def upgrade(engine: Engine, location: str) -> tuple[str | None, str]:
     Returns the revisions before and after, the first read under the lock (so of two
     processes upgrading at once, the second sees that there was nothing left to do)."""
     with engine.connect() as conn:
-        _take_write_lock(conn)
-        # Read again under the lock: another process may have upgraded meanwhile.
-        state = read_state(conn)
-        refuse_unusable(state, location)
-        if state.pending:
-            from alembic import command
-
-            config = _alembic_config(conn)
-            if state.revision is None and state.tables:
-                command.stamp(config, BASELINE)
-            command.upgrade(config, HEAD)
-            conn.execute(text("UPDATE meta SET value = :v WHERE key = 'schema_version'"),
-                         {"v": str(SCHEMA_VERSION)})
-        conn.commit()
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table by copy, drop and rename; with foreign keys on,
+            # dropping `job` under `run`'s references would fail (the copy keeps the same
+            # references). The pragma cannot change inside a transaction: off first, on after.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            _take_write_lock(conn)
+            # Read again under the lock: another process may have upgraded meanwhile.
+            state = read_state(conn)
+            refuse_unusable(state, location)
+            if state.pending:
+                _run_alembic(conn, stamp=state.revision is None and bool(state.tables))
+            conn.commit()
+        finally:
+            if sqlite:
+                conn.rollback()
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
     return state.current, HEAD
+
+
+def _run_alembic(conn: Connection, *, stamp: bool) -> None:
+    from alembic import command
+
+    config = _alembic_config(conn)
+    if stamp:
+        command.stamp(config, BASELINE)
+    command.upgrade(config, HEAD)
+    conn.execute(text("UPDATE meta SET value = :v WHERE key = 'schema_version'"),
+                 {"v": str(SCHEMA_VERSION)})
 
 
 def _take_write_lock(conn: Connection) -> None:
