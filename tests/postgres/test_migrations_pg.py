@@ -4,6 +4,8 @@ one is created at the head; a newer one is refused and left as it was."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -86,3 +88,21 @@ def test_newer_postgres_database_is_refused_and_left_as_it_was(pg_store, pg_url)
         open_store(pg_url)
     assert table_rows(pg_url) == before
     assert scalar(pg_url, "SELECT version_num FROM alembic_version") == "0003"
+
+
+def test_db_status_and_upgrade_commands_on_postgres(old_pg, tmp_path):
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "tui_scheduler", "--db", old_pg, *args],
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    listing = cli("list")
+    assert listing.returncode == 1 and "run `tui-scheduler db upgrade`" in listing.stderr
+    status = cli("db", "status")
+    assert status.returncode == 0 and "revision  0001" in status.stdout
+    assert "pending" in status.stdout
+    upgrade = cli("db", "upgrade")
+    assert upgrade.returncode == 0 and f"to {migrate.HEAD}" in upgrade.stdout, upgrade.stderr
+    assert "nightly-backup" in cli("list").stdout
+    backup = cli("db", "backup", str(tmp_path / "copy.db"))
+    assert backup.returncode == 2 and "pg_dump" in backup.stderr
+    assert not (tmp_path / "copy.db").exists()
