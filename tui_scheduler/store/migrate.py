@@ -16,6 +16,7 @@ Checking costs two small reads and no Alembic import; Alembic loads only to upgr
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -33,6 +34,8 @@ BASELINE = "0001"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 OnOld = Literal["upgrade", "refuse", "keep"]
+
+log = logging.getLogger(__name__)
 
 # pg_advisory_xact_lock key: two processes opening an old database upgrade one at a time.
 _PG_LOCK_KEY = 0x7475695F_6D696772  # "tui_migr"
@@ -130,6 +133,10 @@ def upgrade(engine: Engine, location: str) -> tuple[str | None, str]:
             if state.pending:
                 _run_alembic(conn, stamp=state.revision is None and bool(state.tables))
             conn.commit()
+            if state.pending and state.tables:
+                # The daemon's journal keeps a record of when its database changed shape.
+                log.info("upgraded the schema of %s from revision %s to %s", location,
+                         state.current, HEAD)
         finally:
             if sqlite:
                 conn.rollback()
