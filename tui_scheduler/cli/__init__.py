@@ -14,7 +14,7 @@ from tui_scheduler.core.safe_text import safe_text
 
 
 def _handlers():
-    from tui_scheduler.cli import history_cmds, io_cmds, job_cmds, run_cmds
+    from tui_scheduler.cli import db_cmds, history_cmds, io_cmds, job_cmds, run_cmds
 
     return {
         "cron": io_cmds.cmd_cron, "add": job_cmds.cmd_add, "edit": job_cmds.cmd_edit,
@@ -25,6 +25,7 @@ def _handlers():
         "import-crontab": io_cmds.cmd_import_crontab, "export": io_cmds.cmd_export,
         "import": io_cmds.cmd_import, "service-unit": run_cmds.cmd_service_unit,
         "purge": history_cmds.cmd_purge,
+        "db": db_cmds.cmd_db,
     }
 
 

@@ -18,6 +18,7 @@ from tui_scheduler.store.paths import resolve_db_path
 
 if TYPE_CHECKING:
     from tui_scheduler.store.db import Store
+    from tui_scheduler.store.migrate import OnOld
 
 
 class CliError(Exception):
@@ -28,10 +29,17 @@ class CliError(Exception):
         self.code = code
 
 
-def open_db(args) -> Store:
+# Commands that only read never change the schema: on an older database they say to run
+# `tui-scheduler db upgrade`; every command that writes upgrades it on open.
+READ_ONLY_COMMANDS = frozenset({"list", "show", "runs", "log", "export"})
+
+
+def open_db(args, on_old: OnOld | None = None) -> Store:
     from tui_scheduler.store.db import open_store
 
-    return open_store(resolve_db_path(getattr(args, "db", None)))
+    if on_old is None:
+        on_old = "refuse" if getattr(args, "subcommand", None) in READ_ONLY_COMMANDS else "upgrade"
+    return open_store(resolve_db_path(getattr(args, "db", None)), on_old)
 
 
 def emit_json(value: Any) -> None:

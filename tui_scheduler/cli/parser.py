@@ -172,4 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("file", help="TOML file, or - for standard input")
     importer.add_argument("--replace", action="store_true",
                           help="update jobs whose names exist (default: refuse)")
+    database = command("db", "the database's schema revision, upgrades and backups")
+    db_sub = database.add_subparsers(dest="db_action", metavar="ACTION", required=True)
+    db_sub.add_parser("status", help="the schema revision, the newest, and whether an "
+                                     "upgrade is pending")
+    db_sub.add_parser("upgrade", help="upgrade the schema to this version's newest")
+    backup = db_sub.add_parser("backup", help="copy an SQLite database to a new owner-only "
+                                              "file while engines run")
+    backup.add_argument("file", help="the backup file to create")
+    backup.add_argument("--force", action="store_true", help="replace an existing file")
     return parser

@@ -1,7 +1,8 @@
 """Opening the database safely: owner-only files, WAL, busy retries, schema checks.
 
 A file that is not ours is never overwritten: a non-SQLite file, a corrupt database or one
-from a newer schema is refused with a message that says what is wrong.
+from a newer schema is refused with a message that says what is wrong. Creating and
+upgrading the schema is store/migrate.py's job (Alembic).
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import event, inspect, text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError, OperationalError
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
-from tui_scheduler.store.models import SCHEMA_VERSION, Meta
+from tui_scheduler.store import migrate
+from tui_scheduler.store.migrate import OnOld
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
@@ -112,65 +114,32 @@ def _make_engine(location: str) -> Engine:
     return engine
 
 
-def _check_and_migrate(engine: Engine, location: str) -> None:
+def _check_and_migrate(engine: Engine, location: str, on_old: OnOld = "upgrade") -> None:
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             result = conn.execute(text("PRAGMA quick_check")).scalar()
             if result != "ok":
                 raise StoreError(f"{location} is damaged ({result}); restore it from a backup "
                                  "(it was left untouched)")
-        has_meta = engine.dialect.has_table(conn, "meta")
-        if has_meta:
-            found = conn.execute(text("SELECT value FROM meta WHERE key='schema_version'")).scalar()
-            version = int(found) if found else 0
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{location} was written by a newer tui-scheduler (schema {version}; this "
-                    f"version reads up to {SCHEMA_VERSION}); upgrade tui-scheduler")
-        elif engine.dialect.get_table_names(conn):
+        if not engine.dialect.has_table(conn, "meta") and engine.dialect.get_table_names(conn):
             tables = set(engine.dialect.get_table_names(conn))
             if not tables & {"job", "run"}:
                 raise StoreError(f"{location} is an SQLite database of another program "
                                  "(it was left untouched); point --db at another file")
-    SQLModel.metadata.create_all(engine)
-    with Session(engine) as session:
-        if session.get(Meta, "schema_version") is None:
-            session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
-            session.add(Meta(key="change_counter", value="0"))
-            session.commit()
-    _upgrade_schema(engine)
+    try:
+        migrate.ensure_schema(engine, location, on_old)
+    except migrate.SchemaError as exc:
+        raise StoreError(str(exc)) from None
 
 
-def _upgrade_schema(engine: Engine) -> None:
-    """Bring a database of ours written by an older version up to SCHEMA_VERSION, in place.
+def open_store(location: str, on_old: OnOld = "upgrade") -> Store:
+    """Open (creating if needed) the database at a path or URL, or raise StoreError.
 
-    Only called once the file is known to be ours. 1 -> 2 adds ``job.secrets``. The
-    column is checked as well as the version, so a half-done upgrade (or a pre-meta
-    database that just got its meta row) is finished too.
-    """
-    with engine.connect() as conn:
-        found = conn.execute(text("SELECT value FROM meta WHERE key='schema_version'")).scalar()
-        columns = {column["name"] for column in inspect(conn).get_columns("job")}
-    if int(found or 0) >= SCHEMA_VERSION and "secrets" in columns:
-        return
-    with engine.begin() as conn:
-        # The meta update comes first: it takes the write lock (SQLite) or the row lock
-        # (PostgreSQL), so a second process upgrading at the same moment waits here and
-        # then finds the column; and Python's sqlite3 only opens a transaction on DML, so
-        # the ALTER that follows runs inside it: both changes commit together or neither.
-        conn.execute(text("UPDATE meta SET value=:v WHERE key='schema_version'"),
-                     {"v": str(SCHEMA_VERSION)})
-        columns = {column["name"] for column in inspect(conn).get_columns("job")}
-        if "secrets" not in columns:
-            conn.execute(text("ALTER TABLE job ADD COLUMN secrets VARCHAR NOT NULL "
-                              "DEFAULT '[]'"))
-
-
-def open_store(location: str) -> Store:
-    """Open (creating if needed) the database at a path or URL, or raise StoreError."""
+    ``on_old`` says what to do with an older schema (see store/migrate.py): writers
+    upgrade it, read-only callers ``refuse`` it, ``db status``/``backup`` ``keep`` it."""
     try:
         engine = _make_engine(location)
-        _check_and_migrate(engine, location)
+        _check_and_migrate(engine, location, on_old)
     except StoreError:
         raise
     except OperationalError as exc:

@@ -12,7 +12,8 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 SCHEMA_VERSION = 2
-"""2 added ``job.secrets`` (store/db.py upgrades a schema-1 database in place)."""
+"""The number of the newest Alembic revision (store/migrations/versions); the ``meta`` row
+``schema_version`` holds it so that older releases refuse this database."""
 
 
 class UTCDateTime(TypeDecorator):
