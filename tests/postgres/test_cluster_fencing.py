@@ -19,13 +19,14 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import select
 
 from tests.helpers import runs_of, wait_for
 from tests.postgres.test_postgres import HEARTBEAT, live_engines
 from tui_scheduler.engine import records
 from tui_scheduler.store.jobs import create_job
-from tui_scheduler.store.models import EngineNode
+from tui_scheduler.store.models import EngineNode, Run
 
 SLOW_JOB = "import time\n\n\ndef work(ctx):\n    time.sleep(3)\n"
 """A python job: it runs inside the engine, so SIGSTOP freezes it with the engine and
@@ -150,3 +151,31 @@ def test_slow_start_up_recovery_is_not_declared_dead(pg_url, pg_store, tmp_path)
             proc.wait()
         for log in logs:
             log.close()
+
+
+GATED_JOB = ("import time\nfrom pathlib import Path\n\n\ndef work(ctx):\n"
+             "    while not Path(ctx.params['gate']).exists():\n        time.sleep(0.02)\n")
+
+
+def test_a_run_settled_by_another_engine_keeps_that_outcome(pg_store, make_engine, tmp_path,
+                                                            monkeypatch):
+    """The row check behind the membership check: another engine settled a run (a new
+    engine's start-up recovery found its owner's heartbeat stale) while the owner still
+    holds its membership; the owner's own end, arriving later, does not overwrite it."""
+    (tmp_path / "fencing_gate.py").write_text(GATED_JOB)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    gate = tmp_path / "gate"
+    job = create_job(pg_store, {"name": "gated", "kind": "python", "target": "fencing_gate:work",
+                                "schedule": "manual"})
+    engine = make_engine(store=pg_store)
+    run = engine.run_now(job.id, params={"gate": str(gate)})
+    row = wait_for(lambda: next((r for r in runs_of(pg_store, job.id)
+                                 if r.status == "running"), None), what="the run to start")
+    with pg_store.engine.begin() as conn:  # what that engine's recovery writes
+        conn.execute(update(Run).where(Run.id == row.id).values(
+            status="interrupted", error="the engine stopped (elsewhere)"))
+    gate.touch()
+    assert run.finished.wait(10)
+    [after] = runs_of(pg_store, job.id)
+    assert (after.status, after.error) == ("interrupted", "the engine stopped (elsewhere)")
+    assert run.status == "interrupted"
