@@ -6,6 +6,7 @@ fires in batches; python runs execute on a bounded pool of runner threads (runs 
 wait in a queue, in order), command runs on reused threads, one per running command; one
 ticker thread flushes output/progress, heartbeats, watches python runs' stop and timeout
 and polls for changes; one writer thread commits everything. Nothing here touches a widget.
+On PostgreSQL the membership heartbeat has a thread of its own (see cluster.py).
 """
 
 from __future__ import annotations
@@ -671,7 +672,7 @@ class Engine:
             return
         self.lost_lock = True
         log.error("another engine declared this engine dead (no heartbeat for %gs) and took "
-                  "over its runs; stopping its %d runs and leaving the cluster",
+                  "over its runs; stopping its %d running jobs and leaving the cluster",
                   self.lock.stale_after.total_seconds(), len(self.executor.active))
         if self._scheduler is not None:
             try:
