@@ -41,6 +41,10 @@ def owner_alive(owner: str, our_owner: str, host: str, since: datetime) -> bool:
 
 
 def recover(engine, cutoff: datetime) -> None:
+    if getattr(engine.lock, "shared", False):
+        # Members gone silent are declared dead first (fenced: one merely frozen cannot
+        # write when it wakes), so their runs are settled below and by no one else.
+        engine.lock.claim_dead()
     _recover_runs(engine)
     if getattr(engine.lock, "first", True):
         # With other engines alive on a shared database, fires were not missed.
