@@ -116,18 +116,26 @@ class ClusterMembership:
         beat = self.heartbeat_op()
         every = self.heartbeat_s / 2
         due = time.monotonic() + every
-        while not self._stop_beats.wait(max(0.0, due - time.monotonic())):
-            due = time.monotonic() + every
-            try:
-                with self.store.engine.begin() as conn:
-                    alive = beat(conn)
-            except Exception as exc:  # noqa: BLE001 - the database is away: beat again
-                log.warning("heartbeat failed: %s", str(exc).splitlines()[0])
-                continue
-            if not alive:
-                if not self._stop_beats.is_set():
-                    on_lost()
-                return
+        # A connection of its own, kept: a pool drained by a burst must not delay a beat.
+        conn = None
+        try:
+            while not self._stop_beats.wait(max(0.0, due - time.monotonic())):
+                due = time.monotonic() + every
+                try:
+                    conn = conn if conn is not None else self.store.engine.connect()
+                    with conn.begin():
+                        alive = beat(conn)
+                except Exception as exc:  # noqa: BLE001 - the database is away: beat again
+                    log.warning("heartbeat failed: %s", str(exc).splitlines()[0])
+                    _discard(conn)
+                    conn = None
+                    continue
+                if not alive:
+                    if not self._stop_beats.is_set():
+                        on_lost()
+                    return
+        finally:
+            _discard(conn)
 
     def release(self) -> None:
         self._stop_beats.set()
@@ -171,6 +179,16 @@ class ClusterMembership:
                 won.append(LockHolder(node["host"], node["pid"], node["token"],
                                       node["started_at"], node["heartbeat_at"]))
         return won
+
+
+def _discard(conn) -> None:
+    """Close a connection that may be broken (None passes)."""
+    if conn is not None:
+        try:
+            conn.invalidate()
+            conn.close()
+        except Exception:  # it is being thrown away
+            log.debug("closing the heartbeat connection failed", exc_info=True)
 
 
 def live_node(store: Store, heartbeat_s: float = 5.0) -> LockHolder | None:
