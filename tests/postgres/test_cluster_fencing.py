@@ -179,3 +179,26 @@ def test_a_run_settled_by_another_engine_keeps_that_outcome(pg_store, make_engin
     [after] = runs_of(pg_store, job.id)
     assert (after.status, after.error) == ("interrupted", "the engine stopped (elsewhere)")
     assert run.status == "interrupted"
+
+
+def test_a_claim_waits_for_the_dead_engines_open_transaction(pg_store):
+    """A write that passed the membership check lands before the member is declared
+    dead (the survivor then sees it); after that, none passes."""
+    from tui_scheduler.engine.cluster import ClusterMembership
+    from tui_scheduler.store.writer import Fenced
+
+    frozen, survivor = ClusterMembership(pg_store, HEARTBEAT), ClusterMembership(pg_store, HEARTBEAT)
+    frozen.acquire()
+    survivor.acquire()
+    with pg_store.engine.begin() as conn:
+        conn.execute(update(EngineNode).where(EngineNode.token == frozen.token)
+                     .values(heartbeat_at=records.utcnow() - timedelta(seconds=10)))
+    with pg_store.engine.connect() as held:
+        with held.begin():
+            frozen.fence_op()(held)  # its writer, mid-transaction
+            started = time.monotonic()
+            assert survivor.claim_dead() == []
+            assert time.monotonic() - started < 2  # the survivor's ticker is not stalled
+        assert [dead.token for dead in survivor.claim_dead()] == [frozen.token]
+        with pytest.raises(Fenced), held.begin():
+            frozen.fence_op()(held)

@@ -43,6 +43,7 @@ _nodes = EngineNode.__table__
 _CLAIM_LOCK_TIMEOUT_MS = 200
 """A survivor's DELETE of a dead engine's row waits at most this long for that engine's
 open transaction; it tries again on its next tick rather than stall its ticker."""
+_LOCK_NOT_AVAILABLE = "55P03"
 
 
 class ClusterMembership:
@@ -172,8 +173,9 @@ class ClusterMembership:
             except Fenced:
                 return won  # this engine is the dead one now
             except OperationalError as exc:
-                log.debug("engine %s is still writing; claiming it later: %s", node["pid"],
-                          exc)
+                if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+                    raise
+                log.debug("engine %s is still writing; claiming it later", node["pid"])
                 continue
             if gone is not None:
                 won.append(LockHolder(node["host"], node["pid"], node["token"],
