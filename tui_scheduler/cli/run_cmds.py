@@ -30,6 +30,9 @@ from tui_scheduler.store.output import iter_lines, read_chunks
 from tui_scheduler.store.runs import RunNotFound, get_run, list_runs
 
 log = logging.getLogger("tui_scheduler")
+EXIT_FENCED = 75
+"""The daemon's exit status once other engines declared it dead (EX_TEMPFAIL: start it
+again and it joins as a new member)."""
 
 
 def send_control(store: Store, action: str, **kwargs) -> str:
@@ -239,6 +242,7 @@ def _drain_seconds(text: str, option: str = "--drain") -> float:
 
 def cmd_daemon(args) -> int:
     from tui_scheduler.engine import Engine
+    from tui_scheduler.store.writer import Fenced
 
     drain = _drain_seconds(args.drain)
     heartbeat = _drain_seconds(args.heartbeat, "--heartbeat")
@@ -265,9 +269,15 @@ def cmd_daemon(args) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGHUP, on_hup)
-    engine.start()
-    log.info("engine started on %s (pid %s)", store.location, engine.lock.pid)
+    try:
+        engine.start()
+    except Fenced:
+        engine.lost_lock = True  # declared dead while starting (the database stalled)
+    else:
+        log.info("engine started on %s (pid %s)", store.location, engine.lock.pid)
     while not done.wait(0.2):
+        if engine.lost_lock:
+            break
         if reload_asked.is_set():
             reload_asked.clear()
             log.info("received SIGHUP, reloading job definitions")
@@ -276,6 +286,11 @@ def cmd_daemon(args) -> int:
         log.info("letting %d running jobs finish for up to %gs", len(engine.executor.active),
                  drain)
     engine.shutdown(stop_runs=True, drain_s=drain)
+    if engine.lost_lock:
+        # Non-zero, so a supervisor (systemd's Restart=on-failure) starts a new member.
+        log.error("engine stopped: declared dead by the other engines; exiting with "
+                  "status %d to be restarted as a new member", EXIT_FENCED)
+        return EXIT_FENCED
     log.info("engine stopped")
     return 0
 
