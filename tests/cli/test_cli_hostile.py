@@ -182,3 +182,24 @@ def test_daemon_log_lines_show_stand_ins_on_a_terminal(hostile_db):
     code, text = in_pty(hostile_db, "daemon", stop_at="engine started")
     assert code == 0
     assert_clean(text, f"job {NAME_SHOWN} has an unusable schedule", "engine stopped")
+
+
+def test_export_escapes_every_control_and_round_trips(tmp_path):
+    # An export is meant to be read (cat, less, a diff): no raw control in it, yet the
+    # same job comes back on import.
+    db = str(tmp_path / "a.db")
+    description = "".join(hostile(kind) for kind in CORPUS)
+    store = open_store(db)
+    create_job(store, {"name": "exported", "target": "true", "schedule": "manual",
+                       "description": description})
+    store.close()
+    exported = cli(db, "export")
+    assert exported.returncode == 0, exported.stderr
+    assert not raw_controls(exported.stdout.replace("\n", ""))
+    path = tmp_path / "jobs.toml"
+    path.write_text(exported.stdout)
+    other = str(tmp_path / "b.db")
+    imported = cli(other, "import", str(path))
+    assert imported.returncode == 0, imported.stderr
+    shown_back = cli(other, "show", "exported", "--json")
+    assert json.loads(shown_back.stdout)["description"] == description

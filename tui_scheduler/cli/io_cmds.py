@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import sys
 import tomllib
@@ -16,7 +17,7 @@ import tomli_w
 from tui_scheduler.cli.common import CliError, emit_json, open_db
 from tui_scheduler.core.crontab import parse_crontab
 from tui_scheduler.core.jobspec import DEFAULTS, JobSpecError, validate_job_fields
-from tui_scheduler.core.safe_text import safe_text
+from tui_scheduler.core.safe_text import BIDI_CONTROLS, safe_text
 from tui_scheduler.core.schedule import (
     ScheduleError,
     describe,
@@ -166,7 +167,7 @@ def cmd_export(args) -> int:
         jobs.append({k: v for k, v in fields.items()
                      if v is not None and (k == "name" or v != DEFAULTS.get(k, object())
                                            or k in ("schedule", "kind", "target"))})
-    text = tomli_w.dumps({"job": jobs})
+    text = _escape_invisible(tomli_w.dumps({"job": jobs}))
     if args.file == "-":
         sys.stdout.write(text)
         return 0
@@ -175,6 +176,17 @@ def cmd_export(args) -> int:
         f"secret values written as {MASK} (--include-secrets writes them)"
     print(f"exported {len(jobs)} jobs to {args.file}, owner-only; {how}", file=sys.stderr)
     return 0
+
+
+# TOML escapes C0 controls itself but writes C1 controls and bidi overrides as they are;
+# as \uXXXX escapes they mean the same to a TOML reader and nothing to a terminal.
+_INVISIBLE = re.compile("[\x80-\x9f" + "".join(chr(c) for c in BIDI_CONTROLS) + "]")
+
+
+def _escape_invisible(toml_text: str) -> str:
+    """``toml_text`` with C1 and bidi controls as ``\\uXXXX``: valid wherever TOML allows
+    them (only in strings, all basic strings here), so the export is safe to ``cat``."""
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04X}", toml_text)
 
 
 def write_private(name: str, text: str) -> None:
