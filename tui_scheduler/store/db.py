@@ -1,7 +1,9 @@
 """Opening the database safely: owner-only files, WAL, busy retries, schema checks.
 
-A file that is not ours is never overwritten: a non-SQLite file, a corrupt database or one
-from a newer schema is refused with a message that says what is wrong.
+A file that is not ours is never written to: ``identify.py`` looks at it read-only first,
+and a non-SQLite file, another program's database, a corrupt database or one from a newer
+schema is refused with a message that says what is wrong. A new database is only created
+where no file exists (or in an empty file that is already owner-only).
 """
 
 from __future__ import annotations
@@ -19,14 +21,19 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
+from tui_scheduler.store.identify import Found, NotOurs, identify_sqlite_file
 from tui_scheduler.store.models import SCHEMA_VERSION, Meta
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
 
 
 class StoreError(Exception):
-    """The database cannot be used; the message says why and what to do."""
+    """The database cannot be used; the message says why and what to do. ``code`` is the
+    exit code: 2 when the path points at the wrong thing, 1 otherwise."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -50,7 +57,14 @@ class Store:
 
 
 def _prepare_sqlite_file(path: Path) -> None:
-    """Create the folder and file owner-only, or check an existing file is really SQLite."""
+    """Identify the file read-only; where none exists, create the folder and the file
+    owner-only."""
+    try:
+        found = identify_sqlite_file(path)
+    except NotOurs as exc:
+        raise StoreError(str(exc), exc.code) from None
+    if found is Found.OURS or path.exists():
+        return
     folder = path.parent
     if not folder.exists():
         try:
@@ -59,24 +73,18 @@ def _prepare_sqlite_file(path: Path) -> None:
             raise StoreError(f"cannot create folder {folder}: {exc.strerror}; "
                              "choose another place with --db PATH") from None
     elif not folder.is_dir():
-        raise StoreError(f"{folder} is not a folder; choose another place with --db PATH")
-    if path.is_dir():
-        raise StoreError(f"{path} is a folder, not a database file; pass a file path to --db")
-    if path.exists():
-        if not os.access(path, os.R_OK):
-            raise StoreError(f"cannot read {path}: permission denied")
-        with path.open("rb") as handle:
-            head = handle.read(len(SQLITE_MAGIC))
-        if head and head != SQLITE_MAGIC:
-            raise StoreError(f"{path} is not an SQLite database (it was left untouched); "
-                             "point --db at another file")
-        return
+        raise StoreError(f"{folder} is not a folder; choose another place with --db PATH", 2)
     if not os.access(folder, os.W_OK | os.X_OK):
         raise StoreError(f"cannot create {path}: folder {folder} is not writable; "
                          "choose another place with --db PATH")
     # Created before SQLite opens it so the mode is 0600 whatever the umask; SQLite gives
-    # its -wal and -shm files the same mode as the database file.
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, stat.S_IRUSR | stat.S_IWUSR)
+    # its -wal and -shm files the same mode as the database file. O_EXCL: never through a
+    # symbolic link, never over a file that appeared since it was identified.
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, stat.S_IRUSR | stat.S_IWUSR)
+    except OSError as exc:
+        raise StoreError(f"cannot create {path}: {exc.strerror}; "
+                         "choose another place with --db PATH") from None
     os.close(fd)
 
 
@@ -119,25 +127,37 @@ def _check_and_migrate(engine: Engine, location: str) -> None:
             if result != "ok":
                 raise StoreError(f"{location} is damaged ({result}); restore it from a backup "
                                  "(it was left untouched)")
-        has_meta = engine.dialect.has_table(conn, "meta")
-        if has_meta:
+        tables = set(engine.dialect.get_table_names(conn))
+        version = None
+        if "meta" in tables:
             found = conn.execute(text("SELECT value FROM meta WHERE key='schema_version'")).scalar()
             version = int(found) if found else 0
             if version > SCHEMA_VERSION:
                 raise StoreError(
                     f"{location} was written by a newer tui-scheduler (schema {version}; this "
                     f"version reads up to {SCHEMA_VERSION}); upgrade tui-scheduler")
-        elif engine.dialect.get_table_names(conn):
-            tables = set(engine.dialect.get_table_names(conn))
-            if not tables & {"job", "run"}:
-                raise StoreError(f"{location} is an SQLite database of another program "
-                                 "(it was left untouched); point --db at another file")
-    SQLModel.metadata.create_all(engine)
-    with Session(engine) as session:
-        if session.get(Meta, "schema_version") is None:
-            session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
-            session.add(Meta(key="change_counter", value="0"))
-            session.commit()
+        if tables and not version:
+            # SQLite files were identified before opening; this guards PostgreSQL.
+            raise StoreError(f"{location} is a database of another program (it was left "
+                             "untouched); point --db at another database", 2)
+    if set(SQLModel.metadata.tables) - tables:
+        _create_schema(engine)
+
+
+def _create_schema(engine: Engine) -> None:
+    """Every table and the schema version in one transaction: a crash leaves all or nothing,
+    so a half-made database is never mistaken for another program's."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            # pysqlite opens transactions only before INSERT/UPDATE/DELETE; DDL would
+            # otherwise commit table by table.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        SQLModel.metadata.create_all(conn)
+        if conn.execute(text("SELECT 1 FROM meta WHERE key='schema_version'")).first() is None:
+            conn.execute(Meta.__table__.insert(), [
+                {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                {"key": "change_counter", "value": "0"}])
+        conn.commit()
 
 
 def open_store(location: str) -> Store:
