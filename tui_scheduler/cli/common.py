@@ -21,6 +21,21 @@ class CliError(Exception):
         self.code = code
 
 
+MAX_ROW_ID = 2**63 - 1  # SQLite and PostgreSQL bigint ids stop here
+
+
+def run_id_or_none(text: str) -> int | None:
+    """A RUN_ID argument as a number; None when it is not all digits (so maybe a job
+    name); CliError when it is digits but no run id can be that large."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    if number > MAX_ROW_ID:
+        raise CliError(f"run id {text} is too large (run ids go up to {MAX_ROW_ID}); "
+                       "see `tui-scheduler runs JOB` for the ids", 2)
+    return number
+
+
 def open_db(args) -> Store:
     from tui_scheduler.store.db import open_store
 

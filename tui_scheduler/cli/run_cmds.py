@@ -12,7 +12,16 @@ import sys
 import threading
 import time
 
-from tui_scheduler.cli.common import CliError, emit_json, iso, local, open_db, parse_pairs
+from tui_scheduler.cli.common import (
+    MAX_ROW_ID,
+    CliError,
+    emit_json,
+    iso,
+    local,
+    open_db,
+    parse_pairs,
+    run_id_or_none,
+)
 from tui_scheduler.core.policies import ACTIVE_STATUSES, Trigger
 from tui_scheduler.store import control
 from tui_scheduler.store import jobs as job_store
@@ -21,6 +30,7 @@ from tui_scheduler.store.output import iter_lines, read_chunks
 from tui_scheduler.store.runs import RunNotFound, get_run, list_runs
 
 log = logging.getLogger("tui_scheduler")
+MAX_RUNS_LISTED = 100_000
 
 
 def send_control(store: Store, action: str, **kwargs) -> str:
@@ -130,16 +140,23 @@ def cmd_stop(args) -> int:
 
     store = open_db(args)
     target = args.target
-    if target.isascii() and target.isdigit():
+    run_ids: list[int] = []
+    try:
+        number = run_id_or_none(target)
+    except CliError:
+        # All digits yet too large for a run id: it can only be a job's name.
         try:
-            run_ids = [get_run(store, int(target)).id]
+            job_store.get_job(store, target)
+        except job_store.JobNotFound:
+            raise CliError(f"{target!r} is neither a run id (they go up to {MAX_ROW_ID}) nor "
+                           "a job's name; see `tui-scheduler list`", 2) from None
+        number = None
+    if number is not None:
+        try:
+            run_ids = [get_run(store, number).id]
         except RunNotFound:
-            run_ids = []
-        if not run_ids:
-            job = job_store.get_job(store, target)
-            run_ids = [r.id for r in list_runs(store, job.id, limit=100)
-                       if r.status == "running"]
-    else:
+            pass
+    if not run_ids:
         job = job_store.get_job(store, target)
         run_ids = [r.id for r in list_runs(store, job.id, limit=100) if r.status == "running"]
     if not run_ids:
@@ -156,7 +173,9 @@ def cmd_stop(args) -> int:
 def cmd_runs(args) -> int:
     store = open_db(args)
     job = job_store.get_job(store, args.name)
-    runs = list_runs(store, job.id, limit=max(1, args.n))
+    if not 1 <= args.n <= MAX_RUNS_LISTED:
+        raise CliError(f"-n must be between 1 and {MAX_RUNS_LISTED}", 2)
+    runs = list_runs(store, job.id, limit=args.n)
     if args.json:
         emit_json([run_record(run, job.name) for run in runs])
         return 0
@@ -170,11 +189,12 @@ def cmd_runs(args) -> int:
 
 
 def cmd_log(args) -> int:
-    store = open_db(args)
-    if not (args.run_id.isascii() and args.run_id.isdigit()):
+    run_id = run_id_or_none(args.run_id)
+    if run_id is None:
         raise CliError(f"run id {args.run_id!r} must be a number (see `tui-scheduler runs JOB`)",
                        2)
-    follow_output(store, int(args.run_id), follow=args.follow)
+    store = open_db(args)
+    follow_output(store, run_id, follow=args.follow)
     return 0
 
 

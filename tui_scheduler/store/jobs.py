@@ -63,7 +63,9 @@ def _apply(job: Job, values: dict[str, Any]) -> None:
 
 def _find(session: Session, ref: str | int) -> Job | None:
     query = select(Job).where(col(Job.deleted_at).is_(None))
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isascii() and ref.isdigit()):
+    digits = isinstance(ref, str) and ref.isascii() and ref.isdigit()
+    # An id past 64 bits cannot exist, and the driver would raise OverflowError on it.
+    if (isinstance(ref, int) or digits) and int(ref) < 2**63:
         by_id = session.exec(query.where(Job.id == int(ref))).first()
         if by_id is not None:
             return by_id
