@@ -119,3 +119,26 @@ def test_our_own_database_is_recognised_while_its_tables_are_still_in_the_wal(tm
         assert result.returncode == 0, result.stderr
     finally:
         store.close()
+
+
+def test_a_creation_that_fails_midway_leaves_no_half_made_database(tmp_path, monkeypatch):
+    """Tables and the schema version are written in one transaction: a failure before the
+    version is stored leaves no tables that would later look like another program's."""
+    from tui_scheduler.store import db as store_db
+    from tui_scheduler.store.models import Meta
+
+    target = tmp_path / "new.db"
+
+    def fail(*_args, **_kwargs):
+        raise RuntimeError("power cut")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(type(Meta.__table__), "insert", fail)
+        with pytest.raises(RuntimeError):
+            store_db.open_store(str(target))
+    conn = sqlite3.connect(target)
+    assert conn.execute("SELECT name FROM sqlite_master").fetchall() == []
+    conn.close()
+    store = store_db.open_store(str(target))
+    store.close()
+    assert cli(str(target), "list").returncode == 0
