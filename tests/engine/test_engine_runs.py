@@ -51,6 +51,19 @@ def test_progress_and_output_are_recorded(store, make_engine):
         "a", "b", "c"]
 
 
+def test_bare_percent_keeps_the_last_message(store, make_engine):
+    # A mixed stream: the NN% lines carry no message, so the last one said stays.
+    script = ("echo '{\"progress\": 0.1, \"message\": \"copying\"}'; sleep 0.3; "
+              "echo 50%; sleep 0.3; echo 75%")
+    job = add(store, "mixed", script)
+    engine = make_engine()
+    run = engine.run_now(job.id)
+    assert run.finished.wait(10)
+    record = finished_runs(store, job.id)[-1]
+    assert (record.progress_done, record.progress_total, record.progress_message) == \
+        (75, 100, "copying")
+
+
 def _tree_script(tmp_path):
     pids = tmp_path / "pids"
     return pids, (f"sh -c 'sleep 300 & echo $! >> {pids}; sleep 300' & echo $! >> {pids}; "

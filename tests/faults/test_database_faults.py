@@ -6,12 +6,14 @@ is wrong while it waits.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import time
+from datetime import UTC, datetime
 
 from sqlalchemy import event
 
-from tests.helpers import finished_runs, output_text, wait_for
+from tests.helpers import finished_runs, output_text, runs_of, wait_for
 from tui_scheduler.engine.events import EngineTrouble
 from tui_scheduler.store.jobs import create_job
 
@@ -69,3 +71,71 @@ def test_disk_full_is_reported_and_nothing_is_half_written(store, make_engine):
     assert len(lines) == 30000 and all(line == "x" * 100 for _, line in lines)
     with sqlite3.connect(store.location) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _fill_to_the_cap(path: str, cap: int, filler_job: int) -> None:
+    """Insert rows through a connection capped at ``cap`` pages until not even the
+    smallest row fits: every page is used and the run table's last page is full, so
+    the engine's next run record needs a page the "disk" does not have."""
+    conn = sqlite3.connect(path, timeout=20, isolation_level=None)
+    conn.execute(f"PRAGMA max_page_count = {cap}")
+    try:
+        for size in (2000, 500, 100, 20, 0):
+            while True:
+                try:
+                    conn.execute(
+                        "INSERT INTO run (job_id, trigger, status, created_at, error, attempt,"
+                        " host, progress_message, output_bytes, output_truncated, params,"
+                        " owner, shard) VALUES (?, 'manual', 'succeeded', "
+                        "'2026-01-01 00:00:00', ?, 1, '', '', 0, 0, '{}', '', '')",
+                        (filler_job, "f" * size))
+                except sqlite3.OperationalError as exc:
+                    assert "full" in str(exc), exc
+                    break
+    finally:
+        conn.close()
+
+
+def test_fires_the_full_disk_kept_from_starting_say_so(store, make_engine):
+    """Issue 11 item 6: while no run could be recorded, a 1-second job's fires were
+    labelled `skipped: run #N was still running` though run #N had not started (its
+    record was waiting for space). Such fires are `missed`, naming the database."""
+    limit = {"pages": None}
+
+    @event.listens_for(store.engine, "checkout")
+    def cap_pages(dbapi_connection, _record, _proxy):
+        dbapi_connection.execute(f"PRAGMA max_page_count = {limit['pages'] or 1073741823}")
+
+    tick = create_job(store, {"name": "tick", "schedule": "* * * * * *", "target": "true"})
+    filler = create_job(store, {"name": "filler", "schedule": "manual", "target": "true"})
+    engine = make_engine()
+    troubles: list[str | None] = []
+    engine.bus.subscribe(lambda e: troubles.append(e.message)
+                         if isinstance(e, EngineTrouble) else None)
+    wait_for(lambda: len(finished_runs(store, tick.id)) >= 2, timeout=10, what="two fires")
+    with sqlite3.connect(store.location) as conn:
+        cap = conn.execute("PRAGMA page_count").fetchone()[0] + 2
+    limit["pages"] = cap
+    engine.writer.call(lambda conn: conn.exec_driver_sql(f"PRAGMA max_page_count = {cap}"))
+    _fill_to_the_cap(store.location, cap, filler.id)
+    wait_for(lambda: any(troubles), timeout=20, what="the engine to report the full disk")
+    full_from = datetime.now(UTC)
+    time.sleep(5.0)  # five fires fall due while nothing can be recorded
+    full_until = datetime.now(UTC)
+    limit["pages"] = None  # the writer reconnects after each failure: space is back
+    wait_for(lambda: troubles[-1] is None, timeout=30, what="the writes to recover")
+    time.sleep(2.5)
+    runs = [r for r in runs_of(store, tick.id) if r.scheduled_for is not None]
+    during = [r for r in runs if full_from <= r.scheduled_for <= full_until]
+    assert len(during) >= 4, [(r.scheduled_for, r.status) for r in runs]
+    wrong = [(r.id, r.status, r.error) for r in during if "still running" in r.error]
+    assert not wrong, wrong
+    missed = [r for r in during if r.status == "missed"]
+    assert len(missed) >= 3, [(r.id, r.status, r.error) for r in during]
+    assert all(r.error == "the database could not record the start: the disk is full; "
+                          "free some space" for r in missed), {r.error for r in missed}
+    assert all(r.finished_at is not None and r.started_at is None for r in missed)
+    # Every second still has exactly one record: nothing lost, nothing doubled.
+    seconds = sorted(r.scheduled_for for r in runs)
+    assert len(set(seconds)) == len(seconds)
+    assert all((b - a).total_seconds() == 1.0 for a, b in itertools.pairwise(seconds)), seconds

@@ -72,3 +72,8 @@ def record_notifications(app: SchedulerApp) -> list[str]:
 
     app.notify = notify  # type: ignore[method-assign]
     return seen
+
+
+def screen_lines(app: SchedulerApp) -> list[str]:
+    """What the terminal shows right now, one string per row."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]

@@ -81,8 +81,15 @@ class PtyConsole:
                 raise AssertionError(f"the console did not exit; it showed:\n{self.text}")
             time.sleep(0.05)
         self._reader.join(5)
-        os.close(self.master)
+        self.hang_up()
         return self.code
+
+    def hang_up(self) -> None:
+        """Close our end of the terminal, as a dropped SSH connection does (the kernel
+        then sends the console SIGHUP, and its writes to the terminal fail)."""
+        if self.master >= 0:
+            os.close(self.master)
+            self.master = -1
 
     def after_screen(self) -> str:
         """What was printed after the full-screen console gave the terminal back, less

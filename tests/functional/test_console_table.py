@@ -78,6 +78,12 @@ async def test_o_cycles_the_sort_column_and_a_header_click_sorts(store, make_eng
         assert table.sort_column == "next"
         assert shown_names(app) == ["c-minutely", "b-daily", "a-paused"]  # paused: no next
         assert str(table.columns["next"].label).endswith("▲")
+        await pilot.press("O")  # back one column
+        assert table.sort_column == "state"
+        await pilot.press("o", "o", "o")
+        assert table.sort_column == "schedule"
+        # By when each schedule fires next, not by its words ("At 03:00" < "Every ...").
+        assert shown_names(app) == ["c-minutely", "b-daily", "a-paused"]
         await pilot.click("JobTable", offset=(3, 0))  # the State header
         assert table.sort_column == "state"
         await pilot.click("JobTable", offset=(3, 0))
@@ -152,6 +158,25 @@ async def test_a_failed_run_raises_a_toast_naming_the_job(store, make_engine):
         assert "exit code 3" in toast and toast.endswith("|error")
         await until(pilot, lambda: cell(app, job.id, "state") == "✘ failing")
         await until(pilot, lambda: app.home.header.failed_24h == 1)
+
+
+async def test_repeated_failures_raise_one_toast_and_m_mutes_them(store, make_engine):
+    job = add_job(store, "flaky", "exit 3", "* * * * * *")  # fails every second
+    other = add_job(store, "other", "exit 4")
+    engine = make_engine()
+    async with console(store, engine) as (app, pilot):
+        toasts = record_notifications(app)
+        await until(pilot, lambda: len(finished_runs(store, job.id)) >= 3, timeout=10,
+                    what="three failures")
+        assert sum("flaky failed" in t for t in toasts) == 1
+        await pilot.press("m")  # the cursor is on the first row: flaky
+        assert any("flaky: failure toasts muted" in t for t in toasts)
+        app.failure_toasts._jobs.clear()  # as if the quiet time had passed
+        count = len(finished_runs(store, job.id))
+        await until(pilot, lambda: len(finished_runs(store, job.id)) >= count + 2, timeout=10)
+        assert sum("flaky failed" in t for t in toasts) == 1
+        engine.run_now(other.id)  # other jobs still raise theirs
+        await until(pilot, lambda: any("other failed" in t for t in toasts), what="a toast")
 
 
 async def test_the_header_shows_engine_trouble_and_recovery(store, make_engine):

@@ -217,6 +217,11 @@ async def test_scrolling_up_stops_following(store, make_engine):
         assert view.follow
         await pilot.press("k", "k")
         assert not view.follow
+        await pilot.press("G")  # the end of a live run: following again
+        assert view.follow
+        assert "following" in str(screen.query_one("#log-status").render())
+        await pilot.press("k")
+        assert not view.follow
         # No progress reported: the bar is shown, indeterminate.
         assert screen.query_one("#log-progress").has_class("-shown")
         engine.stop_job(job.id)

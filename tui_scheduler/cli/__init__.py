@@ -12,7 +12,7 @@ from tui_scheduler.cli.parser import build_parser
 
 
 def _handlers():
-    from tui_scheduler.cli import io_cmds, job_cmds, run_cmds
+    from tui_scheduler.cli import history_cmds, io_cmds, job_cmds, run_cmds
 
     return {
         "cron": io_cmds.cmd_cron, "add": job_cmds.cmd_add, "edit": job_cmds.cmd_edit,
@@ -22,6 +22,7 @@ def _handlers():
         "runs": run_cmds.cmd_runs, "log": run_cmds.cmd_log, "daemon": run_cmds.cmd_daemon,
         "import-crontab": io_cmds.cmd_import_crontab, "export": io_cmds.cmd_export,
         "import": io_cmds.cmd_import, "service-unit": run_cmds.cmd_service_unit,
+        "purge": history_cmds.cmd_purge,
     }
 
 

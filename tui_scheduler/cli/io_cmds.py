@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import os
 import sys
 import tomllib
 from datetime import UTC, datetime
@@ -12,7 +12,9 @@ from typing import Any
 import tomli_w
 
 from tui_scheduler.cli.common import CliError, emit_json, open_db
+from tui_scheduler.core.crontab import parse_crontab
 from tui_scheduler.core.jobspec import DEFAULTS, JobSpecError, validate_job_fields
+from tui_scheduler.core.safe_text import safe_text
 from tui_scheduler.core.schedule import (
     ScheduleError,
     describe,
@@ -56,68 +58,75 @@ def _read_text(source: str) -> str:
         raise CliError(f"{source} is not UTF-8 text", 2) from None
 
 
-_ENV_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
+def _shown(source: str) -> str:
+    return "standard input" if source == "-" else safe_text(source, one_line=True)
 
 
-def parse_crontab(text: str, prefix: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """Jobs from a user crontab, and one message per line that could not be read."""
-    jobs: list[dict[str, Any]] = []
-    problems: list[str] = []
-    env: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        env_match = _ENV_LINE.match(line)
-        if env_match and not line.startswith("@"):
-            value = env_match.group(2).strip()
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-                value = value[1:-1]
-            env[env_match.group(1)] = value
-            continue
-        parts = line.split(None, 1 if line.startswith("@") else 5)
-        if line.startswith("@"):
-            expr, command = parts[0], parts[1] if len(parts) > 1 else ""
+MAX_CRONTAB = 1024 * 1024
+"""A crontab is a few KiB; anything past this is the wrong file (or /dev/zero)."""
+
+
+def _read_crontab(source: str) -> str:
+    """The text of a crontab, refused in one line (exit 2) when it is too large, binary,
+    or not UTF-8. Reads at most ``MAX_CRONTAB`` + 1 bytes from anything, so a device or
+    endless pipe cannot fill memory; the content is never quoted."""
+    shown = _shown(source)
+    try:
+        if source == "-":
+            data = sys.stdin.buffer.read(MAX_CRONTAB + 1)
         else:
-            if len(parts) < 6:
-                problems.append(f"line {number}: expected 5 time fields and a command: {raw!r}")
-                continue
-            expr, command = " ".join(parts[:5]), parts[5]
-        if not command.strip():
-            problems.append(f"line {number}: no command after the schedule")
-            continue
-        if re.search(r"(?<!\\)%", command):
-            problems.append(f"line {number}: '%' (standard input lines) is not supported; "
-                            "escape it as \\% or move the input into a script")
-            continue
-        try:
-            schedule = parse_schedule(expr)
-        except ScheduleError as exc:
-            problems.append(f"line {number}: {exc}")
-            continue
-        word = re.sub(r"[^A-Za-z0-9]+", "-", Path(command.split()[0]).name).strip("-")[:30]
-        jobs.append({"name": f"{prefix}-{number}-{word or 'job'}", "schedule": schedule.text,
-                     "kind": "command", "target": command.replace("\\%", "%"),
-                     "env": dict(env), "description": f"imported from crontab line {number}"})
-    return jobs, problems
+            if Path(source).is_dir():
+                raise CliError(f"{source} is a directory, not a crontab file", 2)
+            with open(source, "rb") as handle:
+                data = handle.read(MAX_CRONTAB + 1)
+    except OSError as exc:
+        raise CliError(f"cannot read {shown}: {exc.strerror}", 2) from None
+    if len(data) > MAX_CRONTAB:
+        raise CliError(f"{shown} is larger than 1 MiB, too large for a crontab; "
+                       "give the crontab file (`crontab -l > FILE`)", 2)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = "\0"
+    if "\0" in text:
+        raise CliError(f"{shown} is not a crontab (binary data or not UTF-8 text); "
+                       "nothing was imported", 2)
+    return text
 
 
 def cmd_import_crontab(args) -> int:
+    tab = parse_crontab(_read_crontab(args.file), args.prefix)
+    shown = _shown(args.file)
+    if 2 * len(tab.problems) > tab.entries:
+        # Most lines are not cron lines: the wrong file, perhaps a secret one. Refuse
+        # without listing them.
+        raise CliError(f"{shown} does not look like a crontab: {len(tab.problems)} of "
+                       f"{tab.entries} lines are not crontab lines; nothing was imported", 2)
+    if not tab.jobs:
+        raise CliError(f"{shown} has no job lines; nothing was imported", 2)
     store = open_db(args)
-    jobs, problems = parse_crontab(_read_text(args.file), args.prefix)
-    if args.tz:
-        for job in jobs:
-            job["timezone"] = args.tz
-    _create_all(store, jobs, replace=False, problems=problems)
-    for job in jobs:
+    for job in tab.jobs:
+        if args.tz:
+            job.setdefault("timezone", args.tz)
+    warnings = tab.warnings + [
+        f"line {number}: SHELL is not an executable file here; the jobs after it "
+        "fail to start until it is" for number, shell in tab.shells.items()
+        if shell and not os.access(shell, os.X_OK)]
+    _create_all(store, tab.jobs, replace=False)
+    for job in tab.jobs:
         print(f"added {job['name']}: {describe(parse_schedule(job['schedule']))}")
-    for problem in problems:
+    for warning in sorted(warnings, key=_line_number):
+        print(f"warning: {warning}", file=sys.stderr)
+    for problem in tab.problems:
         print(f"skipped {problem}", file=sys.stderr)
-    return 1 if problems else 0
+    return 1 if tab.problems else 0
 
 
-def _create_all(store, jobs: list[dict[str, Any]], *, replace: bool,
-                problems: list[str] | None = None) -> None:
+def _line_number(message: str) -> int:
+    return int(message.split()[1].rstrip(":"))
+
+
+def _create_all(store, jobs: list[dict[str, Any]], *, replace: bool) -> None:
     """Validate every job first; write nothing if any is invalid or clashes."""
     errors: list[str] = []
     existing = {job.name for job in job_store.list_jobs(store)}

@@ -152,6 +152,10 @@ def _state_word(job: Job) -> str:
 
 
 def cmd_list(args) -> int:
+    if args.deleted:
+        from tui_scheduler.cli.history_cmds import cmd_list_deleted
+
+        return cmd_list_deleted(args)
     store = open_db(args)
     jobs = job_store.list_jobs(store)
     results = latest_results(store)
@@ -197,7 +201,8 @@ def cmd_flag(args) -> int:
     action = args.subcommand
     if action == "rm":
         job = job_store.delete_job(store, args.name)
-        print(f"deleted job {job.name!r}; its runs stay readable")
+        print(f"deleted job {job.name!r}; its runs stay readable (`tui-scheduler runs "
+              f"{job.name} --deleted`) until `tui-scheduler purge {job.name}`")
         return 0
     flags = {"pause": {"paused": True}, "resume": {"paused": False},
              "enable": {"enabled": True}, "disable": {"enabled": False}}[action]

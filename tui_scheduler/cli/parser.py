@@ -51,7 +51,8 @@ def add_job_options(parser: argparse.ArgumentParser, *, creating: bool) -> None:
                         help="accept an --at time that has passed: the job runs once right "
                              "away, as with --at now (otherwise such a time is refused)")
     what = parser.add_mutually_exclusive_group(required=creating)
-    what.add_argument("--command", metavar="CMD", help="shell command line (/bin/sh -c)")
+    what.add_argument("--command", metavar="CMD",
+                      help="shell command line (/bin/sh -c, or $SHELL -c with --env SHELL=...)")
     what.add_argument("--python", metavar="REF", help="package.module:function to call")
     parser.add_argument("--tz", metavar="ZONE", help="IANA time zone (default: local)")
     parser.add_argument("--description", metavar="TEXT")
@@ -121,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = command("list", "list jobs")
     listing.add_argument("--json", action="store_true")
+    listing.add_argument("--deleted", action="store_true",
+                         help="list deleted jobs whose history is kept (until purge)")
     show = command("show", "show one job")
     show.add_argument("name")
     show.add_argument("--json", action="store_true")
@@ -143,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("name")
     runs.add_argument("-n", type=int, default=20, metavar="N")
     runs.add_argument("--json", action="store_true")
+    runs.add_argument("--deleted", action="store_true",
+                      help="a deleted job's runs, even if a live job now has its name")
+    purge = command("purge", "remove a deleted job's history (runs and output) for good")
+    purge.add_argument("name", metavar="NAME|ID", help="a deleted job (see list --deleted)")
+    purge.add_argument("--yes", action="store_true", help="do not ask first")
     logcmd = command("log", "print a run's output")
     logcmd.add_argument("run_id", type=str)
     logcmd.add_argument("--follow", "-f", action="store_true", help="keep printing until it ends")

@@ -157,10 +157,9 @@ def cmd_stop(args) -> int:
         except RunNotFound:
             pass
     if not run_ids:
-        job = job_store.get_job(store, target)
-        run_ids = [r.id for r in list_runs(store, job.id, limit=100) if r.status == "running"]
+        run_ids = _stoppable_runs(store, target)
     if not run_ids:
-        raise CliError(f"{target!r} has no running run")
+        raise CliError(f"{target!r} has no running run and no retry waiting")
     if live_holder(store) is None:
         raise CliError("no engine is running, so nothing is running; "
                        "stale runs are marked interrupted when an engine starts")
@@ -170,15 +169,27 @@ def cmd_stop(args) -> int:
     return 0
 
 
+def _stoppable_runs(store, name: str) -> list[int]:
+    """A job's runs that ``stop`` acts on: the running ones and retries still waiting."""
+    job = job_store.get_job(store, name)
+    return [r.id for r in list_runs(store, job.id, limit=100)
+            if r.status == "running" or (r.status == "scheduled" and r.trigger == "retry")]
+
+
 def cmd_runs(args) -> int:
+    from tui_scheduler.cli.history_cmds import deleted_label, history_job
+
     store = open_db(args)
-    job = job_store.get_job(store, args.name)
+    job = history_job(store, args.name, deleted=args.deleted)
     if not 1 <= args.n <= MAX_RUNS_LISTED:
         raise CliError(f"-n must be between 1 and {MAX_RUNS_LISTED}", 2)
     runs = list_runs(store, job.id, limit=args.n)
     if args.json:
-        emit_json([run_record(run, job.name) for run in runs])
+        gone = job.deleted_at is not None
+        emit_json([{**run_record(run, job.name), "job_deleted": gone} for run in runs])
         return 0
+    if job.deleted_at is not None:
+        print(f"runs of {deleted_label(job)}")
     print(f"{'ID':>7}  {'STATUS':<11} {'TRIGGER':<9} {'SCHEDULED':<19}  {'STARTED':<19}  "
           f"{'EXIT':>4}  ATTEMPT")
     for run in runs:

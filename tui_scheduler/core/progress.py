@@ -22,6 +22,13 @@ class Progress:
             return None
         return max(0.0, min(1.0, self.done / self.total))
 
+    def following(self, previous: Progress | None) -> Progress:
+        """This report as it reads after ``previous``: a bare ``NN%`` line carries no
+        message, and the last one said stays until a new one replaces it."""
+        if self.message is not None or previous is None or previous.message is None:
+            return self
+        return Progress(self.done, self.total, previous.message)
+
 
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):

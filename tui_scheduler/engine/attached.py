@@ -32,6 +32,7 @@ from tui_scheduler.engine.events import (
     RunStarted,
 )
 from tui_scheduler.engine.lock import LockHolder, holder_alive
+from tui_scheduler.engine.surface import EngineSurface
 from tui_scheduler.store import notify
 from tui_scheduler.store.control import ControlTimeout, send_control
 from tui_scheduler.store.db import Store
@@ -64,6 +65,8 @@ class RemoteRun:
     lines: int = 0
     """Output lines stored so far (PostgreSQL, where output changes are announced)."""
     recorded: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+    """Set when the watcher sees the run's end in the database."""
 
 
 class _Trouble:
@@ -75,7 +78,7 @@ class _Holder:
         self.host, self.pid = holder.host, holder.pid
 
 
-class AttachedEngine:
+class AttachedEngine(EngineSurface):
     """Same surface as ``Engine`` for the console, backed by another process's engine."""
 
     attached = True
@@ -299,7 +302,10 @@ class AttachedEngine:
                         self.bus.emit(RunProgress(run_id, job_id, progress.done,
                                                   progress.total, progress.message or ""))
             elif status in _FINISHED:
-                self._live.pop(run_id, None)
+                gone = self._live.pop(run_id, None)
+                if gone is not None:
+                    gone.status = status
+                    gone.finished.set()
                 if emit:
                     self.bus.emit(RunFinished(run_id, job_id, status, row["exit_code"],
                                               row["error"]))

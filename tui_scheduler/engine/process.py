@@ -117,8 +117,11 @@ class CommandRunner:
     def __init__(self, command: str, *, env: dict[str, str], cwd: str | None,
                  on_lines: Callable[[str, list[str]], None],
                  on_progress: Callable[[Progress], None],
-                 on_spawn: Callable[[int], None] = lambda pid: None):
+                 on_spawn: Callable[[int], None] = lambda pid: None,
+                 shell: str = "/bin/sh"):
         self.command = command
+        self.shell = shell
+        """Runs the command as ``shell -c command``: /bin/sh unless the job sets SHELL."""
         self.env = env
         self.cwd = cwd
         self.on_lines = on_lines
@@ -196,7 +199,7 @@ class CommandRunner:
 
     def run(self, *, timeout: float | None, grace: float, stop: StopRequest) -> ProcessOutcome:
         proc = subprocess.Popen(
-            ["/bin/sh", "-c", self.command], stdin=subprocess.DEVNULL,
+            [self.shell, "-c", self.command], stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env, cwd=self.cwd,
             start_new_session=True, bufsize=0, close_fds=True,
         )

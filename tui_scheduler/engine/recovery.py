@@ -74,8 +74,8 @@ def _recover_runs(engine, dead_owner: str | None = None,
             continue  # a queued run of some live engine (queued rows carry no owner)
         if run.status == RunStatus.SCHEDULED:
             if run.trigger == Trigger.RETRY and run.job_id in engine._jobs:
-                engine.arm_row(run.id, max(run.scheduled_for or records.utcnow(),
-                                           records.utcnow()))
+                engine.retries.arm(run.id, run.job_id,
+                                   max(run.scheduled_for or records.utcnow(), records.utcnow()))
                 continue
             engine.writer.submit(records.set_status(
                 run.id, RunStatus.MISSED, "the engine stopped before this queued run started"))

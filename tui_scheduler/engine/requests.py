@@ -44,7 +44,8 @@ def _claim(engine: Engine, request) -> bool:
     engine running that run, anything else to whichever engine claims it first."""
     if not getattr(engine.lock, "shared", False):
         return True
-    if request["action"] == "stop" and request["run_id"] not in engine.executor.active:
+    if request["action"] == "stop" and request["run_id"] not in engine.executor.active \
+            and request["run_id"] not in engine.retries:
         return False
     if request["action"] == "run":
         job = engine.job(request["job_id"])
@@ -69,8 +70,8 @@ def _serve(engine: Engine, request) -> str:
             run.status, "run")
         return f"{word} {run.run_id}"
     if action == "stop":
-        ok = engine.stop_run(request["run_id"], kill=bool(payload.get("kill")))
-        return "stopping" if ok else "not running"
+        done = engine.stop_or_cancel(request["run_id"], kill=bool(payload.get("kill")))
+        return done or "not running"
     if action == "reload":
         engine.reload()
         return "reloaded"

@@ -252,7 +252,7 @@ class RunExecutor:
             self._sink(run).extend(stream, lines)
 
         def on_progress(progress: Progress) -> None:
-            run.progress = progress
+            run.progress = progress.following(run.progress)
             run.progress_dirty = True
 
         if job.kind == JobKind.PYTHON:
@@ -273,7 +273,8 @@ class RunExecutor:
             outcome.stopped = run.stop_kind == "stopped"
             outcome.timed_out = run.stop_kind == "timed_out"
             return outcome
-        env = {**os.environ, **json.loads(job.env or "{}"), **param_env(params),
+        job_env = json.loads(job.env or "{}")
+        env = {**os.environ, **job_env, **param_env(params),
                "PYTHONUNBUFFERED": "1", "TUI_SCHEDULER_RUN_ID": str(run.run_id),
                "TUI_SCHEDULER_JOB": job.name, "TUI_SCHEDULER_TRIGGER": run.trigger}
 
@@ -283,7 +284,10 @@ class RunExecutor:
 
         runner = CommandRunner(job.target, env=env, cwd=job.workdir or None,
                                on_lines=on_lines, on_progress=on_progress,
-                               on_spawn=on_spawn)
+                               on_spawn=on_spawn,
+                               # As cron does: the job's own SHELL (a crontab's SHELL=
+                               # line), never the engine's login shell from os.environ.
+                               shell=job_env.get("SHELL") or "/bin/sh")
         return runner.run(timeout=job.timeout_s, grace=job.stop_grace_s, stop=run.stop)
 
     def _close(self, run: ActiveRun, outcome: ProcessOutcome, *, returned: bool,

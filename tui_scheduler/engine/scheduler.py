@@ -34,14 +34,16 @@ from tui_scheduler.core.policies import (
 )
 from tui_scheduler.core.schedule import ScheduleError, next_fire_after, parse_schedule, resolve_zone
 from tui_scheduler.engine import records
-from tui_scheduler.engine.apsched import FireExecutor, never_called
+from tui_scheduler.engine.apsched import FireExecutor
 from tui_scheduler.engine.events import EngineTrouble, EventBus, FireAccounted, JobsChanged
 from tui_scheduler.engine.lock import EngineLock, EngineLockedError
 from tui_scheduler.engine.pool import RunnerPool
 from tui_scheduler.engine.projection import PREFIX, Projection
 from tui_scheduler.engine.requests import serve_requests
+from tui_scheduler.engine.retries import RetryBook
 from tui_scheduler.engine.runs import ActiveRun, RunExecutor
 from tui_scheduler.engine.sink import DEFAULT_CAP
+from tui_scheduler.engine.surface import EngineSurface
 from tui_scheduler.engine.wakeup import ControlWaker, serve_controls_on_notify
 from tui_scheduler.store.db import Store
 from tui_scheduler.store.jobs import read_change_counter
@@ -62,7 +64,7 @@ GROW_AFTER_S = 1.0
 must not starve the queue)."""
 
 
-class Engine:
+class Engine(EngineSurface):
     """Schedules and runs the jobs of one database."""
 
     def __init__(self, store: Store, *, output_cap: int = DEFAULT_CAP,
@@ -71,7 +73,7 @@ class Engine:
                  grow_after_s: float = GROW_AFTER_S):
         self.store = store
         self.bus = EventBus()
-        self.writer = BatchWriter(store, on_trouble=lambda m: self.bus.emit(EngineTrouble(m)))
+        self.writer = BatchWriter(store, on_trouble=self._on_write_trouble)
         self.executor = RunExecutor(store, self.writer, self.bus, output_cap=output_cap,
                                     on_release=self._after_run, hold_finish=self._hold_finish)
         self._python_pool = RunnerPool(self._run, name="python-runner", limit=python_runners,
@@ -112,6 +114,12 @@ class Engine:
         self._change_counter = -1
         self.waker: ControlWaker | None = None
         """Serves consoles' requests the moment their NOTIFY comes (PostgreSQL only)."""
+        self._write_trouble = ""
+        """Why writes failed last (kept after they recover), for the fires it held up."""
+        self._writes_back_at: datetime | None = None
+        """When writes last recovered: fires due before it may have been held up."""
+        self.retries = RetryBook(self.writer, self.bus, lambda job_id: self._jobs.get(job_id))
+        """Retries waiting for their delay (held while their job is paused)."""
 
     # ---- life cycle -------------------------------------------------------------------
 
@@ -130,6 +138,7 @@ class Engine:
             job_defaults={"coalesce": False, "max_instances": 1, "misfire_grace_time": None})
         self._scheduler.start(paused=True)
         self._projection = Projection(self._scheduler)
+        self.retries.scheduler = self._scheduler
         self.running = True
         self._launcher = threading.Thread(target=self._launch_loop, name="engine-launcher",
                                           daemon=True)
@@ -194,6 +203,14 @@ class Engine:
                 self.lock.release()
             except Exception as exc:  # noqa: BLE001 - a stale lock is taken over later
                 log.warning("could not release the engine lock: %s", str(exc).splitlines()[0])
+
+    def _on_write_trouble(self, message: str | None) -> None:
+        """The writer's trouble changed (its thread): remember it for ``_held_up``."""
+        if message:
+            self._write_trouble = message
+        else:
+            self._writes_back_at = records.utcnow()
+        self.bus.emit(EngineTrouble(message))
 
     # ---- projection -------------------------------------------------------------------
 
@@ -275,6 +292,7 @@ class Engine:
                     continue
                 mark = job.last_fire_at or job.created_at
                 self._project(job, after=mark - _EPSILON)
+                self.retries.sync(job_id)  # pause holds waiting retries, resume frees them
         if changed:
             self.bus.emit(JobsChanged(frozenset(changed)))
 
@@ -371,9 +389,29 @@ class Engine:
         if job_id in elsewhere and not self._busy[job_id]:
             return RunStatus.SKIPPED, (f"run #{elsewhere[job_id]} was still running on "
                                        "another engine (overlap policy: skip)")
-        active = [r.run_id for r in list(self.executor.active.values()) if r.job.id == job_id]
-        which = f"run #{active[0]}" if active else "the previous run"
+        active = [r for r in list(self.executor.active.values()) if r.job.id == job_id]
+        held_up = self._held_up(run, active)
+        if held_up:
+            return RunStatus.MISSED, held_up
+        which = f"run #{active[0].run_id}" if active else "the previous run"
         return RunStatus.SKIPPED, f"{which} was still running (overlap policy: skip)"
+
+    def _held_up(self, run: ActiveRun, active: list[ActiveRun]) -> str | None:
+        """Why a fire that finds its job busy could not start, when the busy-ness is the
+        database's doing: no run of the job was really going at the fire's time (the one
+        holding the slot started only once its record could be written, or has ended and
+        waits for its end to be written), and the fire fell due while writes failed."""
+        due = run.scheduled_for
+        if due is None or not self._write_trouble:
+            return None
+        back = self._writes_back_at
+        if not self.writer.trouble and (back is None or due >= back):
+            return None  # writes were fine when it fell due: a plain overlap
+        going = [r for r in active if r.launched and not r.closed and r.started_at is not None
+                 and r.started_at <= due]
+        if going:
+            return None  # a run really was going then: the overlap policy decides
+        return f"the database could not record the start: {self._write_trouble}"
 
     def _running_elsewhere(self, jobs: list[Job]) -> dict[int, int]:
         """On a shared database, which of ``jobs`` another engine is running now (job id
@@ -433,7 +471,7 @@ class Engine:
             host=host if status == RunStatus.RUNNING else "",
             owner=owner if status == RunStatus.RUNNING else "",
             started_at=now if status == RunStatus.RUNNING else None,
-            finished_at=now if status == RunStatus.SKIPPED else None, error=reason,
+            finished_at=now if status in _SETTLED else None, error=reason,
             created_at=now, shard=self.name if shared and run.job.engines == "*" else "")
             for run, status, reason in decisions]
         ids = self.writer.call(records.insert_runs(rows))
@@ -457,7 +495,7 @@ class Engine:
                 run.recorded.set()
                 self.bus.emit(FireAccounted(run_id, run.job.id, status, reason))
             else:
-                run.status = RunStatus.SKIPPED
+                run.status = status
                 run.recorded.set()
                 run.finished.set()
                 self.bus.emit(FireAccounted(run_id, run.job.id, status, reason))
@@ -538,17 +576,14 @@ class Engine:
         run_id = self.writer.call(records.insert_run(
             job_id=job.id, trigger=Trigger.RETRY, status=RunStatus.SCHEDULED,
             scheduled_for=due, attempt=run.attempt + 1, params=run.params))
-        self.arm_row(run_id, due)
+        self.retries.arm(run_id, job.id, due)
         self.bus.emit(FireAccounted(run_id, job.id, RunStatus.SCHEDULED,
                                     f"retry {run.attempt + 1} in {delay:g}s"))
 
-    def arm_row(self, run_id: int, due: datetime) -> None:
-        """Start an already-recorded ``scheduled`` run at ``due`` (retries)."""
-        if self._scheduler is not None:
-            self._scheduler.add_job(never_called, trigger="date", run_date=due,
-                                    id=f"run:{run_id}", misfire_grace_time=None)
-
     def _start_row(self, run_id: int) -> None:
+        """A waiting retry fell due: start it, unless it was cancelled or is held."""
+        if self.retries.take(run_id) is None:
+            return
         with self.store.session() as session:
             row = session.get(Run, run_id)
         if row is None or row.status != RunStatus.SCHEDULED:
@@ -583,7 +618,16 @@ class Engine:
         return run
 
     def stop_run(self, run_id: int, *, kill: bool = False) -> bool:
-        return self.executor.stop(run_id, kill=kill)
+        """Stop a running run, or cancel a retry still waiting to start."""
+        return self.stop_or_cancel(run_id, kill=kill) is not None
+
+    def stop_or_cancel(self, run_id: int, *, kill: bool = False) -> str | None:
+        """``stop_run`` that says what it did: "stopping", "retry cancelled" or None."""
+        if self.executor.stop(run_id, kill=kill):
+            return "stopping"
+        if self.retries.cancel(run_id):
+            return "retry cancelled"
+        return None
 
     def stop_job(self, job_id: int, *, kill: bool = False) -> list[int]:
         ids = [r.run_id for r in list(self.executor.active.values()) if r.job.id == job_id]
@@ -655,6 +699,8 @@ class Engine:
 
 
 _EPSILON = datetime.resolution
+_SETTLED = (RunStatus.SKIPPED, RunStatus.MISSED)
+"""Fires decided not to run: recorded as ended at once."""
 
 
 def _seconds(value: float) -> timedelta:

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from tui_scheduler.core.policies import RunStatus
+from tui_scheduler.core.policies import RunStatus, Trigger
 from tui_scheduler.store.db import Store
 from tui_scheduler.store.models import Run
 
@@ -68,6 +68,17 @@ def active_runs(store: Store) -> list[Run]:
         query = select(Run).where(col(Run.status).in_([RunStatus.RUNNING,
                                                        RunStatus.SCHEDULED]))
         return list(session.exec(query.order_by(Run.id)).all())
+
+
+def waiting_retries(store: Store, job_ids: list[int] | None = None) -> dict[int, Run]:
+    """The newest retry waiting to start of every job (or of ``job_ids``) that has one."""
+    with store.session() as session:
+        query = (select(Run).where(Run.status == RunStatus.SCHEDULED)
+                 .where(Run.trigger == Trigger.RETRY))
+        if job_ids is not None:
+            query = query.where(col(Run.job_id).in_(job_ids))
+        rows = session.exec(query.order_by(col(Run.id))).all()
+    return {run.job_id: run for run in rows}
 
 
 def latest_results(store: Store) -> dict[int, Run]:

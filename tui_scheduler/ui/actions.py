@@ -19,7 +19,7 @@ from textual.worker import get_current_worker
 from tui_scheduler.ui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:  # all of these run after start-up (ui.boot): imported where used
-    from tui_scheduler.engine import Engine
+    from tui_scheduler.engine.surface import EngineSurface
     from tui_scheduler.store.db import Store
     from tui_scheduler.store.models import Job
 
@@ -31,7 +31,7 @@ class JobActions:
     """Mixed into ``SchedulerApp``; needs ``store``, ``engine`` and the App API."""
 
     store: Store
-    engine: Engine
+    engine: EngineSurface
 
     # ---- helpers (worker threads) -----------------------------------------------------
 
@@ -109,9 +109,7 @@ class JobActions:
         """Confirm, send SIGTERM; if the job outlives it, offer SIGKILL."""
         runs = self.engine.running_runs(job_id)
         if not runs:
-            job = self._job(job_id)
-            if job is not None:
-                self.notify(f"{job.name} is not running.", severity="warning")
+            self._cancel_retry(job_id)
             return
         job = runs[0].job
         ids = ", ".join(f"#{run.run_id}" for run in runs)
@@ -131,6 +129,35 @@ class JobActions:
             self.engine.stop_job(job_id, kill=True)
             self.notify(f"Killed {job.name}.", severity="warning")
 
+    def _cancel_retry(self, job_id: int) -> None:
+        """``s`` on a job whose retry waits for its delay: confirm, then cancel it (the
+        engine records it stopped). Not running and no retry: say so."""
+        from tui_scheduler.store.runs import get_run, waiting_retries
+
+        job = self._job(job_id)
+        if job is None:
+            return
+        retry = waiting_retries(self.store, [job_id]).get(job_id)
+        if retry is None:
+            self.notify(f"{job.name} is not running.", severity="warning")
+            return
+        when = retry.scheduled_for.astimezone().strftime("%H:%M:%S")
+        question = (f"Cancel the retry of {job.name} (run #{retry.id}, attempt "
+                    f"{retry.attempt} of {job.retries + 1}, due {when})?\n\nIt is recorded "
+                    "as stopped and does not run.")
+        if not self._ask(ConfirmScreen(question, yes="Cancel retry", no="Keep it")):
+            return
+        self.engine.stop_run(retry.id)
+        status = get_run(self.store, retry.id).status
+        if status == "stopped":
+            # An attached console hears of runs that start or end, not of a retry that
+            # never started: read the job's row again here.
+            self.call_from_thread(self.home.load_jobs, {job_id})
+            self.notify(f"Cancelled the retry of {job.name} (run #{retry.id}).")
+        else:
+            self.notify(f"The retry of {job.name} (run #{retry.id}) is {status}.",
+                        severity="warning")
+
     # ---- editing flags ----------------------------------------------------------------
 
     @work(thread=True, group="actions", exit_on_error=False)
@@ -143,7 +170,18 @@ class JobActions:
 
         job = set_job_flags(self.store, job_id, paused=not job.paused)
         self.engine.reload({job_id})
-        self.notify(f"{job.name} {'paused' if job.paused else 'resumed'}.", timeout=3)
+        also = "" if job.enabled else " It is also disabled: x enables it."
+        self.notify(f"{job.name} {'paused' if job.paused else 'resumed'}.{also}",
+                    timeout=6 if also else 3)
+
+    def request_toggle_mute(self, job_id: int) -> None:
+        """Silence or restore a job's failure toasts (the table still shows it failing)."""
+        name = self.home.job_name(job_id)
+        if self.failure_toasts.toggle_mute(job_id):
+            self.notify(f"{name}: failure toasts muted until the console quits (m again "
+                        "to unmute).", timeout=4, markup=False)
+        else:
+            self.notify(f"{name}: failure toasts back on.", timeout=3, markup=False)
 
     @work(thread=True, group="actions", exit_on_error=False)
     def request_toggle_enabled(self, job_id: int) -> None:
@@ -155,7 +193,9 @@ class JobActions:
 
         job = set_job_flags(self.store, job_id, enabled=not job.enabled)
         self.engine.reload({job_id})
-        self.notify(f"{job.name} {'enabled' if job.enabled else 'disabled'}.", timeout=3)
+        also = " It is also paused: p resumes it." if job.paused else ""
+        self.notify(f"{job.name} {'enabled' if job.enabled else 'disabled'}.{also}",
+                    timeout=6 if also else 3)
 
     @work(thread=True, group="actions", exit_on_error=False)
     def request_delete(self, job_id: int) -> None:
@@ -174,7 +214,7 @@ class JobActions:
 
         delete_job(self.store, job_id)
         self.engine.reload({job_id})
-        self.notify(f"Deleted {job.name}; its history is kept.", timeout=4)
+        self.notify(f"Deleted {job.name}; its history is kept (D: deleted jobs).", timeout=4)
 
     # ---- screens ----------------------------------------------------------------------
 
@@ -205,6 +245,13 @@ class JobActions:
                         severity="error")
             return
         self.push_screen(JobDetailScreen(job_id))
+
+    def open_deleted_jobs(self) -> None:
+        """Deleted jobs, whose runs are kept until purged."""
+        from tui_scheduler.ui.screens.deleted_jobs import DeletedJobsScreen
+
+        if self.ready and not isinstance(self.screen, DeletedJobsScreen):
+            self.push_screen(DeletedJobsScreen())
 
     def open_run_log(self, run_id: int) -> None:
         """One run's header and full output."""

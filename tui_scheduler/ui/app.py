@@ -23,11 +23,14 @@ from tui_scheduler.ui import format as fmt
 from tui_scheduler.ui import messages as msg
 from tui_scheduler.ui.actions import JobActions
 from tui_scheduler.ui.commands import JobCommands
+from tui_scheduler.ui.failure_toasts import FailureToasts
+from tui_scheduler.ui.preferences import Preferences
 from tui_scheduler.ui.screens.confirm import ConfirmScreen
 from tui_scheduler.ui.screens.home import HomeScreen
+from tui_scheduler.ui.screens.unsaved import UnsavedInput
 
 if TYPE_CHECKING:  # the store and engine stack loads after the first frame (ui.boot)
-    from tui_scheduler.engine import Engine
+    from tui_scheduler.engine.surface import EngineSurface
     from tui_scheduler.store.db import Store
     from tui_scheduler.ui.boot import Boot
     from tui_scheduler.ui.bridge import EngineBridge
@@ -41,16 +44,20 @@ class SchedulerApp(JobActions, App[None]):
     COMMANDS = App.COMMANDS | {JobCommands}
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", key_display="?"),
-        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("q", "quit", "Quit", id="app.quit",
+                tooltip="Quit (asks first while runs are active or a form is unsaved)"),
     ]
 
     class Booted(Message):
         """The boot thread finished: the store and engine are ready, or it failed."""
 
-    def __init__(self, store: Store | None = None, engine: Engine | None = None, *,
+    def __init__(self, store: Store | None = None, engine: EngineSurface | None = None, *,
                  boot: Boot | None = None, clock: Callable[[], datetime] | None = None,
-                 hostname: str | None = None) -> None:
+                 hostname: str | None = None, preferences: Preferences | None = None) -> None:
         super().__init__()
+        self.preferences = preferences or Preferences()
+        """The user's remembered choices (the theme); in memory unless the launcher
+        hands the user's file."""
         self.store = store
         """The open database; None until ``boot`` has opened it."""
         self.engine = engine
@@ -65,8 +72,12 @@ class SchedulerApp(JobActions, App[None]):
         self.home = HomeScreen()
         """The job table, always at the bottom of the screen stack."""
         self._bridge: EngineBridge | None = None
+        self.failure_toasts = FailureToasts()
+        """Which failures raise a toast: repeats collapsed, muted jobs silent."""
         self.freeze_gc = False
         """Set by the launcher: this app owns the process (never in tests)."""
+        self.quit_on_signals = False
+        """Set by the launcher: SIGHUP and SIGTERM quit as ``q`` + yes (``ui.hangup``)."""
 
     @property
     def ready(self) -> bool:
@@ -89,6 +100,15 @@ class SchedulerApp(JobActions, App[None]):
         return self.home
 
     def on_mount(self) -> None:
+        if self.quit_on_signals:  # before the engine starts: no run outlives a hang-up
+            from tui_scheduler.ui.hangup import quit_on_signals
+
+            quit_on_signals(self)
+        saved = self.preferences.get("theme")
+        if isinstance(saved, str) and saved in self.available_themes:
+            self.theme = saved
+        self.theme_changed_signal.subscribe(
+            self, lambda theme: self.preferences.set("theme", theme.name))
         if self.ready:
             self._connect()
         elif self.boot is not None:
@@ -136,12 +156,14 @@ class SchedulerApp(JobActions, App[None]):
         self._fan_out(message)
 
     def on_run_finished(self, message: msg.RunFinished) -> None:
-        if message.status in FAILURE_STATUSES:
+        note = (self.failure_toasts.on_failure(message.job_id, self.now())
+                if message.status in FAILURE_STATUSES else None)
+        if note is not None:
             name = self.home.job_name(message.job_id)
             detail = f": {message.error}" if message.error else ""
             self.notify(f"{name}: run #{message.run_id} {fmt.status_label(message.status)}"
-                        f"{detail}", title=f"{name} failed", severity="error", timeout=10,
-                        markup=False)
+                        f"{detail}{note}", title=f"{name} failed", severity="error",
+                        timeout=10, markup=False)
         self._fan_out(message)
 
     def on_fire_accounted(self, message: msg.FireAccounted) -> None:
@@ -172,22 +194,38 @@ class SchedulerApp(JobActions, App[None]):
             self.push_screen(HelpScreen(key_rows(self)))
 
     async def action_quit(self) -> None:
-        """Quit; when runs are active, say what happens to them and ask first."""
+        """Quit; when a form holds unsaved input or runs are active, say what would be
+        lost and ask first. ``q``, ctrl+q, ctrl+c and the palette all come here."""
         if isinstance(self.screen, ConfirmScreen):
             return
-        runs = self.engine.running_runs() if self.engine is not None else []
-        if not runs or getattr(self.engine, "attached", False):
+        question = quit_question(
+            [s.unsaved_what for s in self.screen_stack if isinstance(s, UnsavedInput) and s.dirty],
             # Attached to a daemon: its jobs carry on after this console goes.
+            [] if self.engine is None or self.engine.attached else self.engine.running_runs())
+        if question is None:
             self.exit()
             return
-        names = ", ".join(sorted({run.job.name for run in runs}))
-        many = len(runs) > 1
-        question = (f"{len(runs)} run{'s are' if many else ' is'} still going: {names}.\n\n"
-                    f"Quitting stops the engine: {'they get' if many else 'it gets'} SIGTERM "
-                    f"(SIGKILL after the grace time) and {'are' if many else 'is'} recorded "
-                    "as stopped. Quit anyway?")
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self.exit()
         self.push_screen(ConfirmScreen(question, yes="Quit", no="Stay"), answered)
+
+    async def action_help_quit(self) -> None:
+        """ctrl+c (when no text is selected to copy): quit, asking as ``q`` does."""
+        await self.action_quit()
+
+
+def quit_question(unsaved: list[str], runs: list) -> str | None:
+    """What quitting now would lose, as a question; None when nothing would be."""
+    parts = []
+    if unsaved:
+        parts.append(f"Not saved, lost if you quit: {'; '.join(unsaved)}.")
+    if runs:
+        names = ", ".join(sorted({run.job.name for run in runs}))
+        many = len(runs) > 1
+        parts.append(f"{len(runs)} run{'s are' if many else ' is'} still going: {names}.\n\n"
+                     f"Quitting stops the engine: {'they get' if many else 'it gets'} SIGTERM "
+                     f"(SIGKILL after the grace time) and {'are' if many else 'is'} recorded "
+                     "as stopped.")
+    return "\n\n".join(parts) + " Quit anyway?" if parts else None

@@ -36,6 +36,8 @@ class Boot:
         """Why start-up failed (``StoreError`` for a database we cannot use)."""
         self.done = threading.Event()
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Lock()
+        self._stopped = False
 
     def start(self, finished: Callable[[], Any]) -> None:
         """Start up on a thread; ``finished()`` is called from it, success or not."""
@@ -71,20 +73,31 @@ class Boot:
 
             kick(engine, demo_ids)
 
-    def close(self) -> None:
-        """Wait for a start-up under way, stop the engine (its runs get SIGTERM) and
-        close the database."""
-        if self._thread is not None:
-            self._thread.join()
-        engine, store = self.engine, self.store
-        if engine is not None:
-            active = [] if getattr(engine, "attached", False) else engine.running_runs()
+    def stop_engine(self) -> None:
+        """Wait for a start-up under way, then stop the engine (its runs get SIGTERM and
+        are recorded) or detach from the daemon. Once, from any thread: a second caller
+        waits for the first to finish."""
+        with self._stopping:
+            if self._thread is not None:
+                self._thread.join()
+            engine = self.engine
+            if engine is None or self._stopped:
+                return
+            self._stopped = True
+            active = [] if engine.attached else engine.running_runs()
             if active:
                 # The screen is gone; say why the prompt has not come back yet.
-                print(f"tui-scheduler: stopping {len(active)} run(s)…", file=sys.stderr)
+                try:
+                    print(f"tui-scheduler: stopping {len(active)} run(s)…", file=sys.stderr)
+                except OSError:
+                    pass  # the terminal hung up: the runs still get stopped and recorded
             engine.shutdown(stop_runs=True)
-        if store is not None:
-            store.close()
+
+    def close(self) -> None:
+        """Stop the engine (``stop_engine``) and close the database."""
+        self.stop_engine()
+        if self.store is not None:
+            self.store.close()
 
 
 def start_or_attach(store: Store) -> Engine | AttachedEngine:

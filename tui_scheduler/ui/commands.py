@@ -37,9 +37,14 @@ class JobCommands(Provider):
                 ("Filter jobs by name or tag", "/", home.action_filter),
                 ("Clear the job filter", "escape", home.action_clear_filter),
                 ("Sort the jobs by the next column", "o", home.action_sort),
+                ("Sort the jobs by the previous column", "O",
+                 lambda: home.action_sort(-1)),
                 ("Show schedules as cron text or in words", "c", home.action_toggle_cron),
+                ("Mute or unmute the selected job's failure toasts", "m", home.action_mute),
             ]
         yield ("New job", "n", home.action_new)
+        yield ("Deleted jobs: their runs and logs", "D (kept until purged)",
+               app.open_deleted_jobs)
         yield ("Show every key", "?", app.action_help)
         yield ("Quit tui-scheduler", "q (asks first when runs are active)", app.action_quit)
         for row in list(home.table.rows_by_id.values()):

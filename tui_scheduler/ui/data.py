@@ -15,6 +15,7 @@ from tui_scheduler.store.runs import (
     latest_results,
     list_runs,
     typical_duration,
+    waiting_retries,
 )
 
 FAILED_WINDOW = timedelta(hours=24)
@@ -29,13 +30,16 @@ class TableData:
     failed_24h: int
     typical: dict[int, float | None]
     """Typical durations, only for the jobs that were running when this was read."""
+    retries: dict[int, Run]
+    """Each job's retry waiting to start, for jobs that have one."""
 
 
 def load_table(store: Store, now: datetime, running_job_ids: set[int]) -> TableData:
     return TableData(
         jobs=list_jobs(store), last=latest_results(store),
         failed_24h=count_failed_since(store, now - FAILED_WINDOW),
-        typical={job_id: typical_duration(store, job_id) for job_id in running_job_ids})
+        typical={job_id: typical_duration(store, job_id) for job_id in running_job_ids},
+        retries=waiting_retries(store))
 
 
 @dataclass(frozen=True)
@@ -45,10 +49,14 @@ class JobUpdate:
     job_id: int
     job: Job | None
     last: Run | None
+    retry: Run | None = None
+    """Its retry waiting to start, if any."""
 
 
 def load_jobs(store: Store, job_ids: set[int]) -> list[JobUpdate]:
-    return [JobUpdate(job_id, get_job_by_id(store, job_id), latest_result(store, job_id))
+    retries = waiting_retries(store, sorted(job_ids))
+    return [JobUpdate(job_id, get_job_by_id(store, job_id), latest_result(store, job_id),
+                      retries.get(job_id))
             for job_id in sorted(job_ids)]
 
 

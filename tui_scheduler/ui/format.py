@@ -10,6 +10,7 @@ from datetime import datetime
 from rich.cells import cell_len, set_cell_size
 
 from tui_scheduler.core.durations import format_duration
+from tui_scheduler.core.policies import FAILURE_STATUSES
 
 STATUS_SYMBOLS = {
     "scheduled": "◷", "running": "▶", "succeeded": "✔", "failed": "✘", "timed_out": "⧗",
@@ -30,30 +31,60 @@ def status_label(status: str) -> str:
     return f"{STATUS_SYMBOLS.get(status, '?')} {STATUS_WORDS.get(status, status)}"
 
 
-def job_state_label(state: str) -> str:
-    return f"{JOB_STATE_SYMBOLS.get(state, '?')} {state}"
+def job_states(*, enabled: bool, paused: bool, running: bool,
+               last_status: str | None) -> tuple[str, ...]:
+    """Every state word that applies to a job, the one that decides first. The one rule
+    every screen uses (the table, the detail header, help's wording).
+
+    A running job is "running" (a manual run works whatever the switches say). Otherwise
+    the two switches come next, both when both are set (each needs its own key to undo:
+    x enables, p resumes); a job with neither is "failing" when its last result failed,
+    else "idle".
+    """
+    if running:
+        return ("running",)
+    switches = tuple(word for word, on in (("disabled", not enabled), ("paused", paused)) if on)
+    if switches:
+        return switches
+    return ("failing",) if last_status in FAILURE_STATUSES else ("idle",)
+
+
+def job_state_label(states: tuple[str, ...] | str, *, compact: bool = False) -> str:
+    """'‖ paused', '○ disabled, ‖ paused'; ``compact`` (the table's narrow column) puts
+    the symbols first and only the deciding word: '○‖ disabled'."""
+    states = (states,) if isinstance(states, str) else states
+    if compact and len(states) > 1:
+        return "".join(JOB_STATE_SYMBOLS.get(s, "?") for s in states) + f" {states[0]}"
+    return ", ".join(f"{JOB_STATE_SYMBOLS.get(s, '?')} {s}" for s in states)
+
+
+def count(n: int, noun: str) -> str:
+    """'1 run', '2 runs', '1,204 runs'."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def duration(seconds: float | None) -> str:
     return "-" if seconds is None else format_duration(seconds)
 
 
-def relative(when: datetime | None, now: datetime) -> str:
-    """'in 3m', '5m ago', 'now' — coarse, for scanning a table."""
+def relative(when: datetime | None, now: datetime, *, seconds: bool = False) -> str:
+    """'in 3m', '5m ago', 'now' — coarse, for scanning a table; with ``seconds``,
+    'in 1m05s' below an hour, for fires that come less than a minute apart."""
     if when is None:
         return "-"
     delta = (when - now).total_seconds()
     if abs(delta) < 1:
         return "now"
-    text = _coarse(abs(delta))
+    text = _coarse(abs(delta), precise=seconds)
     return f"in {text}" if delta > 0 else f"{text} ago"
 
 
-def _coarse(seconds: float) -> str:
+def _coarse(seconds: float, *, precise: bool = False) -> str:
     if seconds < 60:
         return f"{int(seconds)}s"
     if seconds < 3600:
-        return f"{int(seconds // 60)}m"
+        minutes, rest = divmod(int(seconds), 60)
+        return f"{minutes}m{rest:02d}s" if precise else f"{minutes}m"
     if seconds < 86400:
         hours, rest = divmod(int(seconds), 3600)
         return f"{hours}h{rest // 60:02d}m" if hours < 10 else f"{hours}h"
@@ -140,8 +171,9 @@ def eta_text(elapsed: float, typical: float | None) -> str:
     if not typical:
         return ""
     left = typical - elapsed
-    if left >= 1:
-        return f"~{_coarse(left)} left"
+    if left > 0:
+        # Under a second to go still reads as time left; "over" only once it is.
+        return f"~{_coarse(max(left, 1.0))} left"
     return f"over typical {format_duration(typical)}"
 
 

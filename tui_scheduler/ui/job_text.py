@@ -87,7 +87,10 @@ def settings_text(job: Job) -> Text:
 def next_text(job: Job, fires: list[datetime], now: datetime) -> Text:
     """The next fires in local time with how far away they are."""
     text = Text()
-    if job.deleted_at is not None or not job.enabled or job.paused:
+    if job.deleted_at is not None:
+        return Text("deleted: never fires again\nits runs are kept until purged",
+                    style="yellow")
+    if not job.enabled or job.paused:
         why = "deleted" if job.deleted_at else "disabled" if not job.enabled else "paused"
         text.append(f"{why}: no fires until resumed\n", style="yellow")
     if not fires:

@@ -42,11 +42,18 @@ def launch_console(args) -> int:
         try:
             _quiet_logging()
             from tui_scheduler.ui.app import SchedulerApp
+            from tui_scheduler.ui.preferences import Preferences, default_preferences_path
 
-            app = SchedulerApp(boot=boot)
+            # The demo is a throwaway: it must not change the user's remembered theme.
+            app = SchedulerApp(boot=boot, preferences=Preferences(
+                None if demo_dir is not None else default_preferences_path()))
             app.freeze_gc = True
+            app.quit_on_signals = True
             app.run()
         finally:
+            from tui_scheduler.ui.hangup import hold_signals
+
+            hold_signals()
             boot.close()
         if boot.error is not None:
             return _report(boot.error)

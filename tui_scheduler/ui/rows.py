@@ -50,6 +50,19 @@ class LastResult:
         return cls(run.id, run.status, run.finished_at or run.started_at, seconds)
 
 
+@dataclass(frozen=True)
+class PendingRetry:
+    """A retry recorded and waiting for its delay (or held while the job is paused)."""
+
+    run_id: int
+    due: datetime
+    attempt: int
+
+    @classmethod
+    def from_run(cls, run: Run) -> PendingRetry:
+        return cls(run.id, run.scheduled_for or run.created_at, run.attempt)
+
+
 @dataclass
 class LiveRun:
     """A run in progress, kept up to date from engine messages."""
@@ -78,6 +91,8 @@ class JobRow:
     typical_s: float | None = None
     """Median duration of recent successful runs, for an ETA; None when unknown."""
     next_fire: datetime | None = None
+    retry: PendingRetry | None = None
+    """The job's retry waiting to start, if any (shown instead of the next fire)."""
     schedule: Schedule | None = field(default=None, init=False)
     zone: ZoneInfo | None = field(default=None, init=False)
     words: str = field(default="", init=False)
@@ -90,11 +105,12 @@ class JobRow:
 
     @classmethod
     def read(cls, job: Job, last_run: Run | None, now: datetime,
-             typical_s: float | None = None) -> JobRow:
+             typical_s: float | None = None, retry: Run | None = None) -> JobRow:
         """A row from what a worker read, its next fire already found (off the UI
         thread: the fire-time search is the costly part)."""
         row = cls(job, last=LastResult.from_run(last_run) if last_run else None,
-                  typical_s=typical_s)
+                  typical_s=typical_s,
+                  retry=PendingRetry.from_run(retry) if retry is not None else None)
         row.refresh_next(now)
         return row
 
@@ -118,16 +134,24 @@ class JobRow:
         return [tag for tag in self.job.tags.split(",") if tag]
 
     @property
+    def states(self) -> tuple[str, ...]:
+        """Every state word that applies, the deciding one first (``fmt.job_states``)."""
+        return fmt.job_states(enabled=self.job.enabled, paused=self.job.paused,
+                              running=bool(self.live),
+                              last_status=self.last.status if self.last else None)
+
+    @property
     def state(self) -> str:
-        if self.live:
-            return "running"
-        if not self.job.enabled:
-            return "disabled"
-        if self.job.paused:
-            return "paused"
-        if self.last is not None and self.last.status in FAILURE_STATUSES:
-            return "failing"
-        return "idle"
+        return self.states[0]
+
+    @property
+    def waiting_retry(self) -> PendingRetry | None:
+        """The pending retry, unless it has started or ended since it was read."""
+        retry = self.retry
+        if retry is None or retry.run_id in self.live or \
+                (self.last is not None and self.last.run_id >= retry.run_id):
+            return None
+        return retry
 
     @property
     def newest_run(self) -> LiveRun | None:
@@ -171,7 +195,7 @@ WIDE_FROM = 160    # wider: last result and progress get columns of their own
 def plan_columns(width: int) -> tuple[Column, ...]:
     """Column widths that fill ``width`` cells. Below ``WIDE_FROM`` a running job shows
     its progress where its last result would be (the state column says "running")."""
-    state = Column("state", "State", 10)
+    state = Column("state", "State", 12)  # '▶ running ×2', '○‖ disabled' 
     if width >= WIDE_FROM:
         fixed = [state, Column("next", "Next run", 20), Column("last", "Last result", 18)]
     elif width >= MEDIUM_FROM:
@@ -259,8 +283,9 @@ def render_cells(row: JobRow, now: datetime, view: View) -> dict[str, Text]:
     stale: list[datetime] = []
     if row.next_fire is not None:
         stale.append(row.next_fire)  # the fire passes: the next one must be found
-    state = row.state
-    label = fmt.job_state_label(state)
+    states = row.states
+    state = states[0]
+    label = fmt.job_state_label(states, compact=True)
     if len(row.live) > 1:
         label += f" ×{len(row.live)}"
     first = RowText(label, style=view.palette.for_state(state))
@@ -307,6 +332,9 @@ def _schedule_cell(row: JobRow, view: View) -> Text:
 
 def _next_cell(row: JobRow, now: datetime, view: View, stale: list[datetime]) -> Text:
     width = view.width("next")
+    retry = row.waiting_retry
+    if retry is not None and not row.live:
+        return Text(retry_text(row, retry, now, width), style=view.palette.warn)
     if row.next_fire is None:
         if row.schedule is not None and row.schedule.kind == "manual":
             return Text("manual", style=view.palette.muted)
@@ -321,6 +349,17 @@ def _next_cell(row: JobRow, now: datetime, view: View, stale: list[datetime]) ->
     text.append(" · " + fmt.fire_time(row.next_fire, now), style=view.palette.muted)
     text.truncate(width, overflow="ellipsis")
     return text
+
+
+def retry_text(row: JobRow, retry: PendingRetry, now: datetime, width: int) -> str:
+    """'retry at 14:05 (2/3)': when the waiting retry runs and which attempt of how
+    many it is; 'retry held (2/3)' while pause or disable holds it."""
+    of = f"({retry.attempt}/{row.job.retries + 1})"
+    if row.job.paused or not row.job.enabled:
+        return fmt.clip(f"retry held {of}", width)
+    when = fmt.fire_time(retry.due.replace(second=0, microsecond=0), now)
+    text = f"retry at {when} {of}"
+    return text if len(text) <= width else fmt.clip(f"↻ {when}", width)
 
 
 def _last_cell(row: JobRow, now: datetime, view: View, stale: list[datetime]) -> Text:
@@ -372,13 +411,13 @@ def sort_key(row: JobRow, column: str) -> tuple:
     name = row.job.name.casefold()
     if column == "state":
         return (STATE_ORDER.get(row.state, 9), name)
-    if column == "next":
+    if column in ("next", "schedule"):
+        # Schedules in words ("At 09:00", "Every 5 minutes") sort nonsensically as text;
+        # what an operator wants from that column is which job fires first.
         fire = row.next_fire
         return (fire is None, fire.timestamp() if fire else 0.0, name)
     if column == "last":
         # Newest result first reads naturally; never-run jobs go last.
         when = row.last.finished_at if row.last and row.last.finished_at else None
         return (when is None, -(when.timestamp()) if when else 0.0, name)
-    if column == "schedule":
-        return (row.words.casefold(), name)
     return (name,)

@@ -14,12 +14,15 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui_scheduler.ui.switches import SWITCHES_HELP
+
 # A key the palette owns, not a binding of ours.
 EXTRA_KEYS = [("ctrl+p", "Command palette: every action by name")]
 # Textual's own bindings that say nothing useful on a row-cursor table of jobs.
 SKIPPED_ACTIONS = {"cursor_left", "cursor_right", "scroll_home", "scroll_end", "copy_text",
                    "page_left", "page_right",
-                   "screen.copy_text", "app.copy_text"}
+                   "screen.copy_text", "app.copy_text",
+                   "command_palette"}  # listed once, as EXTRA_KEYS says it
 
 
 def key_rows(app: App) -> list[tuple[str, str, str]]:
@@ -44,7 +47,12 @@ def key_rows(app: App) -> list[tuple[str, str, str]]:
         rows.append((where, shown, text))
     rows += [("Everywhere", key, text) for key, text in EXTRA_KEYS]
     order = {"Everywhere": 2, "Table": 1}
-    rows.sort(key=lambda row: order.get(row[0], 0))
+    # Within the screen's section, its own order: "p Pause" next to "p Resume".
+    place = {b.id: i for i, b in enumerate(type(screen).BINDINGS)
+             if isinstance(b, Binding) and b.id}
+    ids = {(app.get_key_display(b), b.tooltip or b.description): b.id for _n, b in found}
+    rows.sort(key=lambda row: (order.get(row[0], 0),
+                               place.get(ids.get((row[1], row[2])), -1)))
     return rows
 
 
@@ -84,11 +92,18 @@ class HelpScreen(ModalScreen[None]):
                 table.add_row(Text(where, style="bold underline"), "")
                 section = where
             table.add_row(key, text)
-        with Vertical(id="help-dialog"):
-            yield Static("Keys", id="help-title")
+        if any(key in ("p", "x") for _where, key, _text in self.rows):
+            table.add_row("", "")
+            table.add_row(Text("p and x", style="bold underline"), "")
+            table.add_row("", SWITCHES_HELP)
+        # The title and the closing hint live in the border: the list is the dialog's
+        # only child, so it gets every line the dialog has and scrolls within them
+        # (as siblings, they pushed the list's end and the hint off a short terminal).
+        with Vertical(id="help-dialog") as dialog:
+            dialog.border_title = "Keys"
+            dialog.border_subtitle = "escape, q or ? closes this · j/k, pgup/pgdn scroll"
             with VerticalScroll(id="help-body"):
                 yield Static(table)
-            yield Static("escape, q or ? closes this", id="help-foot")
 
     def action_close(self) -> None:
         self.dismiss(None)

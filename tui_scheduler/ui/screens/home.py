@@ -19,7 +19,9 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from tui_scheduler.core.policies import FAILURE_STATUSES
 from tui_scheduler.ui import messages as msg
+from tui_scheduler.ui import switches
 from tui_scheduler.ui.rows import JobRow, LastResult, LiveRun, Palette
+from tui_scheduler.ui.switches import switch_bindings
 from tui_scheduler.ui.widgets.job_table import JobTable
 from tui_scheduler.ui.widgets.status_header import StatusHeader, clock_text
 
@@ -50,10 +52,9 @@ class HomeScreen(Screen):
     BINDINGS = [
         Binding("r", "run", "Run", id="jobs.run", tooltip="Run the job now"),
         Binding("R", "run_params", "Run with params", id="jobs.run_params", show=False),
-        Binding("p", "pause", "Pause", id="jobs.pause", tooltip="Pause or resume the job"),
+        *switch_bindings("jobs", show_x=False),
         Binding("s", "stop", "Stop", id="jobs.stop",
                 tooltip="Stop the running job (asks; SIGTERM, then offers SIGKILL)"),
-        Binding("x", "toggle_enabled", "Enable/disable", id="jobs.enable", show=False),
         Binding("d", "delete", "Delete", id="jobs.delete", show=False,
                 tooltip="Delete the job (asks; its run history stays readable)"),
         Binding("e", "edit", "Edit", id="jobs.edit"),
@@ -62,8 +63,12 @@ class HomeScreen(Screen):
         # (a fast typist, a paste) are already routed to the filter box.
         Binding("slash", "filter", "Filter", id="jobs.filter", key_display="/", priority=True),
         Binding("escape", "clear_filter", "Clear filter", id="jobs.clear_filter"),
-        Binding("o", "sort", "Sort by next column", id="jobs.sort", show=False),
+        Binding("o", "sort(1)", "Sort by next column", id="jobs.sort", show=False),
+        Binding("O", "sort(-1)", "Sort by previous column", id="jobs.sort_back", show=False),
         Binding("c", "toggle_cron", "Cron text / words", id="jobs.cron", show=False),
+        Binding("m", "mute", "Mute / unmute failure toasts", id="jobs.mute", show=False),
+        Binding("D", "deleted_jobs", "Deleted jobs", id="jobs.deleted", show=False,
+                tooltip="Deleted jobs and their kept runs"),
     ]
 
     @dataclass
@@ -160,7 +165,8 @@ class HomeScreen(Screen):
         now = self.app.now()
         running = {run.job.id for run in self.app.engine.running_runs()}
         table = data.load_table(self.app.store, now, running)
-        rows = [JobRow.read(job, table.last.get(job.id), now, table.typical.get(job.id))
+        rows = [JobRow.read(job, table.last.get(job.id), now, table.typical.get(job.id),
+                            table.retries.get(job.id))
                 for job in table.jobs]
         self.post_message(self.Loaded(rows, table.failed_24h))
 
@@ -173,7 +179,8 @@ class HomeScreen(Screen):
         for update in data.load_jobs(self.app.store, job_ids):
             gone = update.job is None or update.job.deleted_at is not None
             updates.append((update.job_id,
-                            None if gone else JobRow.read(update.job, update.last, now)))
+                            None if gone else JobRow.read(update.job, update.last, now,
+                                                          retry=update.retry)))
         self.post_message(self.JobsLoaded(updates))
 
     @work(thread=True, group="home-runs", exit_on_error=False)
@@ -231,6 +238,8 @@ class HomeScreen(Screen):
                 if old.last and (row.last is None or row.last.run_id < old.last.run_id):
                     row.last = old.last
             self.table.upsert(row, now)
+            if job_id == self.table.selected_job_id:
+                self.refresh_bindings()
             if self._select_when_shown == job_id:
                 self._select_when_shown = None
                 self.table.select_job(job_id)
@@ -289,6 +298,10 @@ class HomeScreen(Screen):
         if message.status in FAILURE_STATUSES:
             self.count_failed()
 
+    def on_fire_accounted(self, message: msg.FireAccounted) -> None:
+        if message.status == "scheduled" and self._row(message.job_id) is not None:
+            self.load_jobs({message.job_id})  # a retry (or queued run) is waiting: show it
+
     def on_jobs_changed(self, message: msg.JobsChanged) -> None:
         if not self.loaded:
             self._stale = True
@@ -307,7 +320,7 @@ class HomeScreen(Screen):
         if engine is None:
             return  # still "starting"
         self.header.engine_state = "running" if engine.running else "stopped"
-        if getattr(engine, "attached", False):
+        if engine.attached:
             self.header.attached = (f"{engine.lock.host} (pid {engine.lock.pid}, since "
                                     f"{engine.started_at.astimezone():%H:%M})")
         if engine.lost_lock:
@@ -381,6 +394,8 @@ class HomeScreen(Screen):
         if (job_id := self.selected()) is not None:
             self.app.request_toggle_pause(job_id)
 
+    action_resume = action_pause
+
     def action_stop(self) -> None:
         if (job_id := self.selected()) is not None:
             self.app.request_stop(job_id)
@@ -389,6 +404,8 @@ class HomeScreen(Screen):
         if (job_id := self.selected()) is not None:
             self.app.request_toggle_enabled(job_id)
 
+    action_enable = action_disable = action_toggle_enabled
+
     def action_delete(self) -> None:
         if (job_id := self.selected()) is not None:
             self.app.request_delete(job_id)
@@ -396,6 +413,10 @@ class HomeScreen(Screen):
     def action_edit(self) -> None:
         if (job_id := self.selected()) is not None:
             self.app.open_editor(job_id)
+
+    def action_mute(self) -> None:
+        if (job_id := self.selected()) is not None:
+            self.app.request_toggle_mute(job_id)
 
     def action_new(self) -> None:
         if not self._still_opening():
@@ -415,19 +436,32 @@ class HomeScreen(Screen):
         reverse = column == self.table.sort_column and not self.table.sort_reverse
         self.table.set_sort(column, reverse)
 
-    def action_sort(self) -> None:
+    def action_sort(self, step: int = 1) -> None:
         """The column header shows the sort (▲/▼), so no toast is needed."""
-        self.table.cycle_sort()
+        self.table.cycle_sort(step)
 
     def action_toggle_cron(self) -> None:
         self.table.toggle_cron(self.app.now())
+
+    def action_deleted_jobs(self) -> None:
+        self.app.open_deleted_jobs()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # "escape: clear filter" is offered (and shown in the footer) only while filtering.
         if action == "clear_filter":
             boxes = self.query("#filter")
             return bool(boxes) and (boxes.first().display or bool(self.table.filter_text))
-        return True
+        return switches.allowed(action, self._selected_job())
+
+    def _selected_job(self):
+        if not self.loaded or self._table is None:
+            return None
+        row = self.table.rows_by_id.get(self.table.selected_job_id)
+        return row.job if row is not None else None
+
+    @on(DataTable.RowHighlighted, "#jobs")
+    def _row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()  # p and x say what they do to this job
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)

@@ -40,6 +40,9 @@ from tui_scheduler.store.runs import (
 )
 from tui_scheduler.ui import format as fmt
 from tui_scheduler.ui import job_text as texts
+from tui_scheduler.ui import switches
+from tui_scheduler.ui.data import latest_result
+from tui_scheduler.ui.switches import switch_bindings
 
 PAGE = 50
 # Load the next page when the cursor comes this close to the last loaded row.
@@ -61,6 +64,8 @@ class DetailData:
     stats: JobStats | None = None
     total: int | None = None
     fires: list[datetime] = field(default_factory=list)
+    last_status: str | None = None
+    """The newest finished run's status; read with the statistics."""
 
 
 class JobDetailScreen(Screen[None]):
@@ -71,9 +76,8 @@ class JobDetailScreen(Screen[None]):
         Binding("enter", "open_run", "Log", id="detail.open_log"),
         Binding("r", "run", "Run", id="detail.run"),
         Binding("R", "run_params", "Run…", id="detail.run_params"),
-        Binding("p", "toggle_pause", "Pause", id="detail.pause"),
+        *switch_bindings("detail", show_x=True),
         Binding("s", "stop", "Stop", id="detail.stop"),
-        Binding("x", "toggle_enabled", "Enable", id="detail.enable"),
         Binding("d", "delete", "Delete", id="detail.delete"),
         Binding("e", "edit", "Edit", id="detail.edit"),
         Binding("escape", "back", "Back", id="detail.back"),
@@ -104,6 +108,10 @@ class JobDetailScreen(Screen[None]):
         self._reading = False
         self._total: int | None = None
         self._shown: dict[str, Text] = {}
+        self._last_status: str | None = None
+        """The status of the job's newest finished run (None when it has none)."""
+        self._switches: tuple[bool, bool] | None = None
+        """(enabled, paused) the footer's labels were drawn for."""
 
     def compose(self) -> ComposeResult:
         yield Static(f"Job #{self.job_id}", id="detail-title", classes="screen-title")
@@ -161,6 +169,8 @@ class JobDetailScreen(Screen[None]):
             data.changed = runs_by_id(store, active)
         if first or data.new_runs or any(r.status not in ACTIVE_STATUSES for r in data.changed):
             data.stats = job_stats(store, self.job_id)
+            last = latest_result(store, self.job_id)
+            data.last_status = last.status if last is not None else None
         data.fires = self._fires(job)
         return data
 
@@ -196,6 +206,11 @@ class JobDetailScreen(Screen[None]):
             self.query_one("#detail-title", Static).update(f"Job #{self.job_id} not found")
             return
         self.job = data.job
+        if data.stats is not None:
+            self._last_status = data.last_status
+        if self._switches != (data.job.enabled, data.job.paused):
+            self._switches = (data.job.enabled, data.job.paused)
+            self.refresh_bindings()  # the footer says Enable or Disable, Pause or Resume
         if data.total is not None:
             self._total = data.total
             self._exhausted = data.total <= PAGE
@@ -262,17 +277,25 @@ class JobDetailScreen(Screen[None]):
             state = ""
         elif job.deleted_at is not None:
             state = "✘ deleted (history kept)"
-        elif not job.enabled:
-            state = fmt.job_state_label("disabled")
-        elif self._active:
-            state = fmt.job_state_label("running")
-        elif job.paused:
-            state = fmt.job_state_label("paused")
         else:
-            state = fmt.job_state_label("idle")
-        total = f" · {self._total:,} runs" if self._total is not None else ""
+            state = fmt.job_state_label(self.states)
+        total = f" · {fmt.count(self._total, 'run')}" if self._total is not None else ""
         about = f" · {job.description}" if job is not None and job.description else ""
         self._show("#detail-title", Text(f"Job {name} · {state}{total}{about}"))
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        """The job's state words, by the rule the job table uses (``fmt.job_states``);
+        running means running in the engine, as in the table."""
+        job = self.job
+        if job is None:
+            return ()
+        engine = getattr(self.app, "engine", None)
+        # Without an engine (a screen on its own) the runs read as active stand in.
+        running = bool(engine.running_runs(self.job_id)) if engine is not None else \
+            bool(self._active)
+        return fmt.job_states(enabled=job.enabled, paused=job.paused, running=running,
+                              last_status=self._last_status)
 
     def _show(self, selector: str, text: Text) -> None:
         """Update a panel only when its text changed: each update costs a layout pass."""
@@ -354,14 +377,21 @@ class JobDetailScreen(Screen[None]):
     def action_run_params(self) -> None:
         self.app.request_run_with_params(self.job_id)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return switches.allowed(action, self.job)
+
     def action_toggle_pause(self) -> None:
         self.app.request_toggle_pause(self.job_id)
+
+    action_pause = action_resume = action_toggle_pause
 
     def action_stop(self) -> None:
         self.app.request_stop(self.job_id)
 
     def action_toggle_enabled(self) -> None:
         self.app.request_toggle_enabled(self.job_id)
+
+    action_enable = action_disable = action_toggle_enabled
 
     def action_delete(self) -> None:
         self.app.request_delete(self.job_id)

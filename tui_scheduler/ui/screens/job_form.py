@@ -31,6 +31,7 @@ from tui_scheduler.core.jobspec import DEFAULTS, JobSpecError, validate_job_fiel
 from tui_scheduler.core.schedule import resolve_zone
 from tui_scheduler.store.jobs import create_job, get_job, job_fields, update_job
 from tui_scheduler.ui.screens.confirm import ConfirmScreen
+from tui_scheduler.ui.screens.unsaved import QUIT_BINDING, UnsavedInput
 from tui_scheduler.ui.widgets.cron_preview import CronPreview
 
 LABELS = {
@@ -87,13 +88,14 @@ def _duration_text(seconds: float | None) -> str:
     return "" if seconds is None else format_duration(seconds, compact=True)
 
 
-class JobFormScreen(Screen[int | None]):
+class JobFormScreen(UnsavedInput, Screen[int | None]):
     """Create (``job_id=None``) or edit a job; dismisses with the saved job's id or None."""
 
     CSS_PATH = "../job_screens.tcss"
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="form.save"),
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
+        QUIT_BINDING,
     ]
 
     class Loaded(Message):
@@ -337,6 +339,12 @@ class JobFormScreen(Screen[int | None]):
     def dirty(self) -> bool:
         """True once anything differs from what was loaded (or from the defaults)."""
         return self._baseline is not None and self._state() != self._baseline
+
+    @property
+    def unsaved_what(self) -> str:
+        if self.job_id is None:
+            return "the new job"
+        return f"your changes to job {self._baseline['name'] if self._baseline else ''}"
 
     def _now(self) -> datetime:
         now = getattr(self.app, "now", None)

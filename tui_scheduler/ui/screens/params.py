@@ -18,6 +18,8 @@ from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
+from tui_scheduler.ui.screens.unsaved import QUIT_BINDING, UnsavedInput
+
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
@@ -46,12 +48,13 @@ def params_text(defaults: dict[str, Any]) -> str:
                      for key, value in defaults.items())
 
 
-class ParamsScreen(ModalScreen[dict[str, str] | None]):
+class ParamsScreen(UnsavedInput, ModalScreen[dict[str, str] | None]):
     """Edit the parameters of one manual run."""
 
     BINDINGS = [
         Binding("ctrl+s", "run", "Run", id="params.run"),
         Binding("escape", "cancel", "Cancel", id="params.cancel"),
+        QUIT_BINDING,
     ]
 
     def __init__(self, job_name: str, defaults: dict[str, Any]) -> None:
@@ -70,6 +73,14 @@ class ParamsScreen(ModalScreen[dict[str, str] | None]):
             with Horizontal(id="params-buttons"):
                 yield Button("Run (ctrl+s)", id="params-run", variant="primary")
                 yield Button("Cancel (esc)", id="params-cancel")
+
+    @property
+    def dirty(self) -> bool:
+        return self.query_one(TextArea).text != params_text(self.defaults)
+
+    @property
+    def unsaved_what(self) -> str:
+        return f"the parameters typed for {self.job_name}"
 
     def on_mount(self) -> None:
         area = self.query_one(TextArea)

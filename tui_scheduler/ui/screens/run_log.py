@@ -359,6 +359,10 @@ class RunLogScreen(Screen[None]):
         self.view.scroll_home(animate=False, immediate=True)
 
     def action_bottom(self) -> None:
+        # On a live run the end is where new lines arrive: G follows them again, as in less.
+        if self.run is not None and self.run.status in ACTIVE_STATUSES:
+            self.view.set_follow(True)
+            self._status()
         self.view.scroll_to_end()
 
     def action_scroll(self, step: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from itertools import pairwise
 
 from rich.text import Text
 from textual.widgets import Static
@@ -82,16 +83,20 @@ def _fire_lines(fires: list[datetime], zone: tzinfo, local: tzinfo,
     if not fires:
         return [Text("⚠ never fires again: the time has passed", style="bold yellow")]
     seconds = any(f.second for f in fires)
+    # Fires under a minute apart would all read "in 1m": count seconds then.
+    close = any((b - a).total_seconds() < 60 for a, b in pairwise(fires))
+    relatives = [relative(fire, now, seconds=close) for fire in fires]
+    rel_width = max(8, *(len(text) for text in relatives)) + 2
     same = _zone_name(zone) == _zone_name(local)
     title = f"{_zone_name(zone)} (job zone)"
     width = max(len(_stamp(fires[0], zone, seconds)), len(title)) + 2
-    head = Text("  next    ", style="dim")
+    head = Text("  " + "next".ljust(rel_width), style="dim")
     head.append(title.ljust(width), style="bold")
     if not same:
         head.append(f"local ({_zone_name(local)})", style="bold")
     lines = [head]
-    for fire in fires:
-        line = Text(f"  {relative(fire, now):<8}", style="cyan")
+    for fire, when in zip(fires, relatives):
+        line = Text(f"  {when:<{rel_width}}", style="cyan")
         line.append(_stamp(fire, zone, seconds).ljust(width))
         if not same:
             line.append(_stamp(fire, local, seconds), style="dim")

@@ -165,11 +165,11 @@ class JobTable(FastDataTable):
             self.columns[col.key].label = self._label(col.key, col.label)
         self.apply_sort()
 
-    def cycle_sort(self) -> None:
-        """Next sortable column; the same column again flips the direction."""
+    def cycle_sort(self, step: int = 1) -> None:
+        """The next (``step`` 1) or previous (-1) sortable column, ascending."""
         columns = [c for c in SORTABLE if c in {col.key for col in self.view.columns}]
-        index = columns.index(self.sort_column) if self.sort_column in columns else -1
-        self.set_sort(columns[(index + 1) % len(columns)], False)
+        index = columns.index(self.sort_column) if self.sort_column in columns else -step
+        self.set_sort(columns[(index + step) % len(columns)], False)
 
     def apply_sort(self) -> None:
         """Reorder rows by the model, keeping the cursor on the same job."""

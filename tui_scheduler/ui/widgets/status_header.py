@@ -33,9 +33,10 @@ class StatusHeader(Widget):
     def render(self) -> Text:
         width = self.size.width
         room = max(0, width - len(self.clock) - 1)
-        # Drop the least useful parts first until the line fits (80 columns and up).
-        for full in (True, False):
-            left = self._left(title=full, host=full, long_counts=full)
+        # Drop the least useful parts first until the line fits (80 columns and up); the
+        # counts keep their wording, so one database reads the same in every console.
+        for full, holder in ((True, True), (False, True), (False, False)):
+            left = self._left(title=full, host=full, holder=holder)
             if left.cell_len <= room:
                 break
         if left.cell_len > room:
@@ -44,13 +45,14 @@ class StatusHeader(Widget):
         left.append(self.clock, style="bold")
         return left
 
-    def _left(self, *, title: bool, host: bool, long_counts: bool) -> Text:
+    def _left(self, *, title: bool, host: bool, holder: bool) -> Text:
         palette = self.palette
         left = Text("tui-scheduler  " if title else "", style="bold")
         if self.trouble:
             left.append(f"⚠ engine trouble: {self.trouble}", style=palette.bad)
         elif self.attached and self.engine_state == "running":
-            left.append(f"⇄ attached to engine on {self.attached}", style=palette.good)
+            where = self.attached if holder else self.attached.split(" (")[0]
+            left.append(f"⇄ attached to engine on {where}", style=palette.good)
         elif self.engine_state == "running":
             left.append("● engine running", style=palette.good)
         else:
@@ -60,7 +62,7 @@ class StatusHeader(Widget):
         left.append(f"  {self.jobs} job{'s' if self.jobs != 1 else ''}")
         left.append(f"  ▶ {self.running} running", style=palette.live if self.running else "")
         if self.failed_24h is not None:
-            left.append(f"  ✘ {self.failed_24h} failed" + (" in 24h" if long_counts else ""),
+            left.append(f"  ✘ {self.failed_24h} failed in 24h",
                         style=palette.bad if self.failed_24h else "")
         return left
 
