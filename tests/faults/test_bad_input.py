@@ -149,3 +149,11 @@ def test_allow_past_runs_the_job_once_right_away(store, db_path, make_engine):
     time.sleep(1.5)
     runs = finished_runs(store, job.id)
     assert [(r.status, r.trigger) for r in runs] == [("succeeded", "schedule")]
+
+
+@pytest.mark.parametrize("args", [["show", HUGE], ["runs", HUGE], ["runs", HUGE, "--deleted"],
+                                  ["rm", HUGE], ["pause", HUGE]])
+def test_a_job_reference_past_64_bits_is_just_an_unknown_name(db, args):
+    before = _dump(db)
+    assert_refused(cli(db, *args), "no", "job named", code=1)
+    assert _dump(db) == before

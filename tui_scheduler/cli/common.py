@@ -7,6 +7,7 @@ import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from tui_scheduler.core.policies import MAX_ROW_ID, as_row_id
 from tui_scheduler.store.paths import resolve_db_path
 
 if TYPE_CHECKING:
@@ -21,16 +22,13 @@ class CliError(Exception):
         self.code = code
 
 
-MAX_ROW_ID = 2**63 - 1  # SQLite and PostgreSQL bigint ids stop here
-
-
 def run_id_or_none(text: str) -> int | None:
     """A RUN_ID argument as a number; None when it is not all digits (so maybe a job
     name); CliError when it is digits but no run id can be that large."""
     if not (text.isascii() and text.isdigit()):
         return None
-    number = int(text)
-    if number > MAX_ROW_ID:
+    number = as_row_id(text)
+    if number is None:
         raise CliError(f"run id {text} is too large (run ids go up to {MAX_ROW_ID}); "
                        "see `tui-scheduler runs JOB` for the ids", 2)
     return number

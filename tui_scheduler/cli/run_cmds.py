@@ -13,7 +13,6 @@ import threading
 import time
 
 from tui_scheduler.cli.common import (
-    MAX_ROW_ID,
     CliError,
     emit_json,
     iso,
@@ -22,7 +21,7 @@ from tui_scheduler.cli.common import (
     parse_pairs,
     run_id_or_none,
 )
-from tui_scheduler.core.policies import ACTIVE_STATUSES, Trigger
+from tui_scheduler.core.policies import ACTIVE_STATUSES, MAX_ROW_ID, Trigger
 from tui_scheduler.store import control
 from tui_scheduler.store import jobs as job_store
 from tui_scheduler.store.db import Store
