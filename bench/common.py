@@ -90,13 +90,10 @@ def bulk_jobs(store, count: int, prefix: str, **fields) -> None:
     from sqlalchemy import insert
 
     from tui_scheduler.core.jobspec import validate_job_fields
-    from tui_scheduler.store.jobs import bump_change_counter, utcnow
+    from tui_scheduler.store.jobs import bump_change_counter, column_values, utcnow
     from tui_scheduler.store.models import Job
 
-    values = validate_job_fields({"name": f"{prefix}0", **fields})
-    values["params"] = json.dumps(values["params"])
-    values["env"] = json.dumps(values["env"])
-    values["tags"] = ",".join(values["tags"])
+    values = column_values(validate_job_fields({"name": f"{prefix}0", **fields}))
     now = utcnow()
     rows = [{**values, "name": f"{prefix}{i}", "created_at": now, "updated_at": now,
              "state": "{}"} for i in range(count)]

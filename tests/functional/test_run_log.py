@@ -227,7 +227,7 @@ async def test_scrolling_up_stops_following(store, make_engine):
         engine.stop_job(job.id)
 
 
-def test_clean_lines_removes_escapes_and_keeps_carriage_return_redraws():
-    lines, width = clean_lines("out", "\x1b[31mred\x1b[0m\n10%\r50%\r100%\na\tb\x07\n")
-    assert lines == [("out", "red"), ("out", "100%"), ("out", "a       b�")]
-    assert width == 10
+def test_clean_lines_shows_escapes_and_keeps_carriage_return_redraws():
+    lines, width = clean_lines("out", "\x1b[31mred\x1b[0m\n10%\r50%\r100%\na\tb\x07\x9b\n")
+    assert lines == [("out", "^[[31mred^[[0m"), ("out", "100%"), ("out", "a       b^G\\x9b")]
+    assert width == 15

@@ -1,6 +1,7 @@
 """Entry point: ``tui-scheduler`` opens the console; subcommands work headless.
 
 Every failure ends as one line on stderr and a non-zero exit code, never a traceback.
+Error lines quote names and errors from the database: their controls are made visible.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ import sys
 
 from tui_scheduler.cli.common import CliError
 from tui_scheduler.cli.parser import build_parser
+from tui_scheduler.core.safe_text import safe_text
 
 
 def _handlers():
-    from tui_scheduler.cli import history_cmds, io_cmds, job_cmds, run_cmds
+    from tui_scheduler.cli import db_cmds, history_cmds, io_cmds, job_cmds, run_cmds
 
     return {
         "cron": io_cmds.cmd_cron, "add": job_cmds.cmd_add, "edit": job_cmds.cmd_edit,
@@ -23,6 +25,7 @@ def _handlers():
         "import-crontab": io_cmds.cmd_import_crontab, "export": io_cmds.cmd_export,
         "import": io_cmds.cmd_import, "service-unit": run_cmds.cmd_service_unit,
         "purge": history_cmds.cmd_purge,
+        "db": db_cmds.cmd_db,
     }
 
 
@@ -40,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             return _open_console(args)
         return _handlers()[args.subcommand](args)
     except CliError as exc:
-        print(f"tui-scheduler: {exc}", file=sys.stderr)
+        _error(exc)
         return exc.code
     except KeyboardInterrupt:
         print("tui-scheduler: interrupted", file=sys.stderr)
@@ -66,10 +69,10 @@ def _known_failure(exc: Exception) -> int | None:
     from tui_scheduler.store.runs import RunNotFound
 
     if isinstance(exc, (JobSpecError, ValueError)):
-        print(f"tui-scheduler: {exc}", file=sys.stderr)
+        _error(exc)
         return 2
     if isinstance(exc, (StoreError, EngineLockedError, JobNotFound, RunNotFound)):
-        print(f"tui-scheduler: {exc}", file=sys.stderr)
+        _error(exc)
         return getattr(exc, "code", 1)
     if isinstance(exc, OperationalError):
         reason = str(getattr(exc, "orig", exc)).splitlines()[0]
@@ -77,6 +80,10 @@ def _known_failure(exc: Exception) -> int | None:
             reason = "the database file is read-only; check its permissions"
         elif "locked" in reason:
             reason = "the database stayed locked by another program; try again"
-        print(f"tui-scheduler: cannot write to the database: {reason}", file=sys.stderr)
+        _error(f"cannot write to the database: {reason}")
         return 1
     return None
+
+
+def _error(message: object) -> None:
+    print(f"tui-scheduler: {safe_text(message)}", file=sys.stderr)

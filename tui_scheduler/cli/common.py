@@ -1,17 +1,25 @@
-"""Shared pieces of the CLI: errors, opening the database, printing."""
+"""Shared pieces of the CLI: errors, opening the database, printing.
+
+Text from the database or from a job is untrusted on its way to a terminal: it is
+written through ``for_terminal``, which makes every control character visible when the
+stream is a terminal and keeps the exact bytes for a file or a pipe (or with ``--raw``).
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tui_scheduler.core.policies import MAX_ROW_ID, as_row_id
+from tui_scheduler.core.safe_text import safe_text
 from tui_scheduler.store.paths import resolve_db_path
 
 if TYPE_CHECKING:
     from tui_scheduler.store.db import Store
+    from tui_scheduler.store.migrate import OnOld
 
 
 class CliError(Exception):
@@ -34,15 +42,41 @@ def run_id_or_none(text: str) -> int | None:
     return number
 
 
-def open_db(args) -> Store:
+# Commands that only read never change the schema: on an older database they say to run
+# `tui-scheduler db upgrade`; every command that writes upgrades it on open.
+READ_ONLY_COMMANDS = frozenset({"list", "show", "runs", "log", "export"})
+
+
+def open_db(args, on_old: OnOld | None = None) -> Store:
     from tui_scheduler.store.db import open_store
 
-    return open_store(resolve_db_path(getattr(args, "db", None)))
+    if on_old is None:
+        on_old = "refuse" if getattr(args, "subcommand", None) in READ_ONLY_COMMANDS else "upgrade"
+    return open_store(resolve_db_path(getattr(args, "db", None)), on_old)
 
 
 def emit_json(value: Any) -> None:
+    # Safe on a terminal as it is: ensure_ascii writes every control (ESC, DEL, C1, bidi)
+    # as a \uXXXX escape.
     json.dump(value, sys.stdout, indent=2, default=_json_default, sort_keys=False)
     sys.stdout.write("\n")
+
+
+def for_terminal(stream: TextIO, args: Any = None, *,
+                 one_line: bool = False) -> Callable[[object], str]:
+    """How stored or job-produced text is written to ``stream``: every control made
+    visible (``safe_text``) when it is a terminal, the exact text when it is a file or a
+    pipe, or when ``--raw`` was given."""
+    if getattr(args, "raw", False) or not _is_terminal(stream):
+        return lambda text: "" if text is None else str(text)
+    return lambda text: safe_text(text, one_line=one_line)
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or replaced stream
+        return False
 
 
 def _json_default(value: Any) -> Any:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import sys
 import tomllib
 from datetime import UTC, datetime
@@ -22,6 +24,7 @@ from tui_scheduler.core.schedule import (
     parse_schedule,
     resolve_zone,
 )
+from tui_scheduler.core.secrets import MASK, mask_fields
 from tui_scheduler.store import jobs as job_store
 
 
@@ -129,12 +132,14 @@ def _line_number(message: str) -> int:
 def _create_all(store, jobs: list[dict[str, Any]], *, replace: bool) -> None:
     """Validate every job first; write nothing if any is invalid or clashes."""
     errors: list[str] = []
-    existing = {job.name for job in job_store.list_jobs(store)}
+    existing = {job.name: job for job in job_store.list_jobs(store)}
     seen: set[str] = set()
     for job in jobs:
         name = str(job.get("name", ""))
+        stored = job_store.job_fields(existing[name]) if name in existing else None
         try:
-            validate_job_fields(job)
+            # A masked secret must have a stored value to keep (see keep_stored_secrets).
+            job_store.keep_stored_secrets(validate_job_fields(job), stored)
         except JobSpecError as exc:
             errors.append(f"job {name!r}: {exc}")
         if name in seen:
@@ -156,16 +161,45 @@ def cmd_export(args) -> int:
     jobs = []
     for job in job_store.list_jobs(store):
         fields = job_store.job_fields(job)
+        if not args.include_secrets:
+            fields = mask_fields(fields)
         jobs.append({k: v for k, v in fields.items()
                      if v is not None and (k == "name" or v != DEFAULTS.get(k, object())
                                            or k in ("schedule", "kind", "target"))})
     text = tomli_w.dumps({"job": jobs})
     if args.file == "-":
         sys.stdout.write(text)
-    else:
-        Path(args.file).write_text(text, encoding="utf-8")
-        print(f"exported {len(jobs)} jobs to {args.file}", file=sys.stderr)
+        return 0
+    write_private(args.file, text)
+    how = "with secret values" if args.include_secrets else \
+        f"secret values written as {MASK} (--include-secrets writes them)"
+    print(f"exported {len(jobs)} jobs to {args.file}, owner-only; {how}", file=sys.stderr)
     return 0
+
+
+def write_private(name: str, text: str) -> None:
+    """Write ``text`` to a regular file of ours, mode 0600 even if it existed with wider
+    permissions; a symlink, a file of another user or a FIFO is refused, never followed."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(name, flags, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise CliError(f"{name} is a symbolic link; export writes only to a plain file "
+                           "(give the link's target or another name)", 2) from None
+        if exc.errno == errno.ENXIO:  # a FIFO or socket nobody reads
+            raise CliError(f"{name} is not a regular file; export to a file path", 2) from None
+        raise CliError(f"cannot write {name}: {exc.strerror}", 2) from None
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise CliError(f"{name} is not a regular file; export to a file path", 2)
+        if info.st_uid != os.geteuid():
+            raise CliError(f"{name} belongs to another user; export to a file of yours", 2)
+        # Before any byte is written: the old mode may have been 0644.
+        os.fchmod(fd, 0o600)
+        os.ftruncate(fd, 0)
+        handle.write(text)
 
 
 def cmd_import(args) -> int:

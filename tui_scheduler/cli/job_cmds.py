@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from tui_scheduler.cli.common import CliError, emit_json, iso, local, open_db, parse_pairs
+from tui_scheduler.cli.common import (
+    CliError,
+    emit_json,
+    for_terminal,
+    iso,
+    local,
+    open_db,
+    parse_pairs,
+)
 from tui_scheduler.core.durations import parse_duration
-from tui_scheduler.core.jobspec import mask_env
 from tui_scheduler.core.schedule import (
     ScheduleError,
     describe,
@@ -19,6 +28,7 @@ from tui_scheduler.core.schedule import (
     parse_schedule,
     resolve_zone,
 )
+from tui_scheduler.core.secrets import mask_fields
 from tui_scheduler.store import jobs as job_store
 from tui_scheduler.store.models import Job
 from tui_scheduler.store.runs import latest_results
@@ -67,6 +77,8 @@ def fields_from_args(args, *, creating: bool) -> dict[str, Any]:
     env = parse_pairs(args.env, "--env")
     if env is not None:
         fields["env"] = env
+    if args.secret is not None:
+        fields["secrets"] = args.secret
     if args.tag is not None:
         fields["tags"] = [t for tag in args.tag for t in tag.split(",")]
     if args.disabled is not None:
@@ -96,8 +108,7 @@ def _settle_past_at(args, fields: dict[str, Any], zone_name: str) -> None:
 
 def job_summary(job: Job, *, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
-    fields = job_store.job_fields(job)
-    fields["env"] = mask_env(fields["env"])
+    fields = mask_fields(job_store.job_fields(job))
     fields.pop("state", None)
     try:
         schedule = parse_schedule(job.schedule)
@@ -173,12 +184,15 @@ def cmd_list(args) -> int:
     table = Table(box=None, header_style="bold")
     for column in ("NAME", "STATE", "SCHEDULE", "NEXT RUN", "LAST"):
         table.add_column(column)
+    # Cells are Text, never markup; stored text has its controls made visible on a tty.
+    shown = for_terminal(sys.stdout, args, one_line=True)
     for job, summary in zip(jobs, summaries, strict=True):
         last = results.get(job.id)
         next_fire = summary["next_fires"][0] if summary["next_fires"] else None
-        table.add_row(job.name, _state_word(job), summary["schedule_description"],
-                      local(datetime.fromisoformat(next_fire)) if next_fire else "-",
-                      f"{last.status} {local(last.finished_at)}" if last else "-")
+        cells = (job.name, _state_word(job), summary["schedule_description"],
+                 local(datetime.fromisoformat(next_fire)) if next_fire else "-",
+                 f"{last.status} {local(last.finished_at)}" if last else "-")
+        table.add_row(*(Text(shown(cell)) for cell in cells))
     Console(soft_wrap=True).print(table)
     return 0
 
@@ -189,10 +203,11 @@ def cmd_show(args) -> int:
     if args.json:
         emit_json(summary)
         return 0
+    shown = for_terminal(sys.stdout, args, one_line=True)
     for key, value in summary.items():
         if isinstance(value, dict | list):
             value = json.dumps(value)
-        print(f"{key:>22}: {value}")
+        print(f"{key:>22}: {shown(value)}")
     return 0
 
 

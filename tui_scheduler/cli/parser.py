@@ -75,6 +75,9 @@ def add_job_options(parser: argparse.ArgumentParser, *, creating: bool) -> None:
                         help="default parameter (repeatable); reaches commands as $PARAM_K")
     parser.add_argument("--env", action="append", metavar="K=V", default=None,
                         help="environment variable (repeatable)")
+    parser.add_argument("--secret", action="append", metavar="NAME", default=None,
+                        help="mark an env variable or param secret whatever its name "
+                             "(repeatable; replaces the list on edit, --secret '' clears it)")
     parser.add_argument("--workdir", metavar="DIR")
     parser.add_argument("--tag", action="append", metavar="TAG", default=None,
                         help="tag (repeatable; or comma-separated)")
@@ -83,6 +86,13 @@ def add_job_options(parser: argparse.ArgumentParser, *, creating: bool) -> None:
                              "a comma list pins it to those engines (default: any one)")
     parser.add_argument("--disabled", action="store_true", default=None,
                         help="create the job disabled")
+
+
+def add_raw_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--raw", action="store_true",
+                        help="write a job's text exactly as stored, control characters "
+                             "included (the default when stdout is not a terminal; on a "
+                             "terminal they are shown as ^[ ...)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,9 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
     listing.add_argument("--deleted", action="store_true",
                          help="list deleted jobs whose history is kept (until purge)")
+    add_raw_option(listing)
     show = command("show", "show one job")
     show.add_argument("name")
     show.add_argument("--json", action="store_true")
+    add_raw_option(show)
     for name, text in (("rm", "delete a job (its history stays readable)"),
                        ("pause", "pause a job"), ("resume", "resume a paused job"),
                        ("enable", "enable a job"), ("disable", "disable a job")):
@@ -139,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="wait for the end, print the output, exit with the run's exit code")
     run.add_argument("--param", action="append", metavar="K=V", default=[])
     run.add_argument("--json", action="store_true")
+    add_raw_option(run)
     stop = command("stop", "stop a job's running runs, or one run by id")
     stop.add_argument("target", metavar="NAME|RUN_ID")
     stop.add_argument("--kill", action="store_true", help="SIGKILL at once")
@@ -151,9 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     purge = command("purge", "remove a deleted job's history (runs and output) for good")
     purge.add_argument("name", metavar="NAME|ID", help="a deleted job (see list --deleted)")
     purge.add_argument("--yes", action="store_true", help="do not ask first")
+    add_raw_option(runs)
     logcmd = command("log", "print a run's output")
     logcmd.add_argument("run_id", type=str)
     logcmd.add_argument("--follow", "-f", action="store_true", help="keep printing until it ends")
+    add_raw_option(logcmd)
 
     daemon = command("daemon", "run the engine in the foreground (SIGTERM/SIGINT stop it "
                              "gracefully, SIGHUP reloads job definitions)")
@@ -179,8 +194,19 @@ def build_parser() -> argparse.ArgumentParser:
     crontab.add_argument("--tz", metavar="ZONE")
     export = command("export", "write job definitions as TOML")
     export.add_argument("file", nargs="?", default="-", help="output file (default stdout)")
+    export.add_argument("--include-secrets", action="store_true",
+                        help="write secret env/param values instead of the mask")
     importer = command("import", "read job definitions from TOML")
     importer.add_argument("file", help="TOML file, or - for standard input")
     importer.add_argument("--replace", action="store_true",
                           help="update jobs whose names exist (default: refuse)")
+    database = command("db", "the database's schema revision, upgrades and backups")
+    db_sub = database.add_subparsers(dest="db_action", metavar="ACTION", required=True)
+    db_sub.add_parser("status", help="the schema revision, the newest, and whether an "
+                                     "upgrade is pending")
+    db_sub.add_parser("upgrade", help="upgrade the schema to this version's newest")
+    backup = db_sub.add_parser("backup", help="copy an SQLite database to a new owner-only "
+                                              "file while engines run")
+    backup.add_argument("file", help="the backup file to create")
+    backup.add_argument("--force", action="store_true", help="replace an existing file")
     return parser

@@ -15,6 +15,7 @@ import time
 from tui_scheduler.cli.common import (
     CliError,
     emit_json,
+    for_terminal,
     iso,
     local,
     open_db,
@@ -22,6 +23,7 @@ from tui_scheduler.cli.common import (
     run_id_or_none,
 )
 from tui_scheduler.core.policies import ACTIVE_STATUSES, MAX_ROW_ID, Trigger
+from tui_scheduler.core.secrets import mask_values
 from tui_scheduler.store import control
 from tui_scheduler.store import jobs as job_store
 from tui_scheduler.store.db import Store
@@ -30,6 +32,9 @@ from tui_scheduler.store.runs import RunNotFound, get_run, list_runs
 
 log = logging.getLogger("tui_scheduler")
 MAX_RUNS_LISTED = 100_000
+EXIT_FENCED = 75
+"""The daemon's exit status once other engines declared it dead (EX_TEMPFAIL: start it
+again and it joins as a new member)."""
 
 
 def send_control(store: Store, action: str, **kwargs) -> str:
@@ -39,30 +44,41 @@ def send_control(store: Store, action: str, **kwargs) -> str:
         raise CliError(str(exc)) from None
 
 
-def print_new_output(store: Store, run_id: int, seq: int) -> int:
-    """Print output after ``seq`` (stderr lines to stderr); return the last seq printed."""
+def print_new_output(store: Store, run_id: int, seq: int, secrets: list[str],
+                     args=None) -> int:
+    """Print output after ``seq`` (stderr lines to stderr), the job's known secret values
+    masked; return the last seq printed. On a terminal its controls are made visible,
+    unless ``--raw`` (``for_terminal``)."""
+    out, err = for_terminal(sys.stdout, args), for_terminal(sys.stderr, args)
     while True:
         chunks = read_chunks(store, run_id, after_seq=seq, limit=500)
         if not chunks:
             return seq
         seq = chunks[-1].seq
         for stream, line in iter_lines(chunks):
-            (sys.stderr if stream == "err" else sys.stdout).write(line + "\n")
+            line = mask_values(line, secrets)
+            if stream == "err":
+                sys.stderr.write(err(line) + "\n")
+            else:
+                sys.stdout.write(out(line) + "\n")
         sys.stdout.flush()
 
 
-def follow_output(store: Store, run_id: int, *, follow: bool) -> int | None:
+def follow_output(store: Store, run_id: int, *, follow: bool, args=None) -> int | None:
     """Print a run's output; with follow, keep going until the run ends."""
     seq = 0
+    run = get_run(store, run_id)
+    secrets = job_store.job_secret_values(job_store.get_job_by_id(store, run.job_id),
+                                          run.params)
     while True:
         run = get_run(store, run_id)
-        seq = print_new_output(store, run_id, seq)
+        seq = print_new_output(store, run_id, seq, secrets, args)
         if not follow or run.status not in ACTIVE_STATUSES:
             return run.exit_code
         time.sleep(0.25)
 
 
-def _foreground_run(store: Store, job, params: dict, *, quiet: bool) -> int:
+def _foreground_run(store: Store, job, params: dict, *, quiet: bool, args=None) -> int:
     """No engine holds the database: execute the run in this process, printing as it goes."""
     from tui_scheduler.engine.events import EventBus
     from tui_scheduler.engine.runs import ActiveRun, RunExecutor
@@ -77,13 +93,14 @@ def _foreground_run(store: Store, job, params: dict, *, quiet: bool) -> int:
     run.recorded.wait()
     previous = signal.signal(signal.SIGINT, lambda *_: executor.stop(run.run_id))
     seq = 0
+    secrets = job_store.job_secret_values(job, params)
     try:
         while True:
             alive = worker.is_alive()
             executor.tick()
             writer.flush()
             if not quiet:
-                seq = print_new_output(store, run.run_id, seq)
+                seq = print_new_output(store, run.run_id, seq, secrets, args)
             if not alive:
                 break
             worker.join(0.25)
@@ -103,7 +120,7 @@ def cmd_run(args) -> int:
     if holder is None:
         if not args.wait:
             print("no engine is running; running in the foreground", file=sys.stderr)
-        run_id = _foreground_run(store, job, params, quiet=args.json)
+        run_id = _foreground_run(store, job, params, quiet=args.json, args=args)
     else:
         answer = send_control(store, "run", job_id=job.id, payload={"params": params})
         word, _, ident = answer.partition(" ")
@@ -116,22 +133,24 @@ def cmd_run(args) -> int:
         if not args.wait:
             print(f"started run {run_id} of {job.name!r} on the engine (pid {holder.pid})")
             return 0
-        follow_output(store, run_id, follow=True)
+        follow_output(store, run_id, follow=True, args=args)
     run = get_run(store, run_id)
     if args.json:
-        emit_json(run_record(run, job.name))
+        emit_json(run_record(run, job.name, job_store.job_secret_values(job, run.params)))
     elif not args.wait or holder is None:
-        print(f"run {run.id} {run.status}" + (f": {run.error}" if run.error else ""),
-              file=sys.stderr)
+        # The error is the run's last stderr line: it may print a secret too.
+        error = for_terminal(sys.stderr, args)(
+            mask_values(run.error, job_store.job_secret_values(job, run.params)))
+        print(f"run {run.id} {run.status}" + (f": {error}" if error else ""), file=sys.stderr)
     return run.exit_code if run.exit_code is not None else (0 if run.status == "succeeded"
                                                             else 1)
 
 
-def run_record(run, job_name: str) -> dict:
+def run_record(run, job_name: str, secrets: list[str] = ()) -> dict:
     return {"id": run.id, "job": job_name, "trigger": run.trigger, "status": run.status,
             "scheduled_for": iso(run.scheduled_for), "started_at": iso(run.started_at),
             "finished_at": iso(run.finished_at), "exit_code": run.exit_code,
-            "attempt": run.attempt, "error": run.error}
+            "attempt": run.attempt, "error": mask_values(run.error, secrets)}
 
 
 def cmd_stop(args) -> int:
@@ -185,15 +204,18 @@ def cmd_runs(args) -> int:
     runs = list_runs(store, job.id, limit=args.n)
     if args.json:
         gone = job.deleted_at is not None
-        emit_json([{**run_record(run, job.name), "job_deleted": gone} for run in runs])
+        emit_json([{**run_record(run, job.name, job_store.job_secret_values(job, run.params)),
+                    "job_deleted": gone} for run in runs])
         return 0
     if job.deleted_at is not None:
         print(f"runs of {deleted_label(job)}")
     print(f"{'ID':>7}  {'STATUS':<11} {'TRIGGER':<9} {'SCHEDULED':<19}  {'STARTED':<19}  "
           f"{'EXIT':>4}  ATTEMPT")
+    shown = for_terminal(sys.stdout, args, one_line=True)
     for run in runs:
         exit_code = "-" if run.exit_code is None else str(run.exit_code)
-        print(f"{run.id:>7}  {run.status:<11} {run.trigger:<9} {local(run.scheduled_for):<19}  "
+        status, trigger = shown(run.status), shown(run.trigger)
+        print(f"{run.id:>7}  {status:<11} {trigger:<9} {local(run.scheduled_for):<19}  "
               f"{local(run.started_at):<19}  {exit_code:>4}  {run.attempt}")
     return 0
 
@@ -204,7 +226,7 @@ def cmd_log(args) -> int:
         raise CliError(f"run id {args.run_id!r} must be a number (see `tui-scheduler runs JOB`)",
                        2)
     store = open_db(args)
-    follow_output(store, run_id, follow=args.follow)
+    follow_output(store, run_id, follow=args.follow, args=args)
     return 0
 
 
@@ -213,10 +235,11 @@ SYSLOG_PRIORITIES = {"CRITICAL": 2, "ERROR": 3, "WARNING": 4, "INFO": 6, "DEBUG"
 
 class _JournalFormatter(logging.Formatter):
     """Under systemd, prefix each line with its syslog priority (<3> error ...) so the
-    journal records levels; elsewhere, plain ``LEVEL name: message`` lines."""
+    journal records levels; elsewhere, plain ``LEVEL name: message`` lines. Records quote
+    job names and errors: on a terminal their controls are made visible."""
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+        text = for_terminal(sys.stderr)(super().format(record))
         if os.environ.get("JOURNAL_STREAM"):
             return f"<{SYSLOG_PRIORITIES.get(record.levelname, 6)}>{text}"
         return text
@@ -233,6 +256,7 @@ def _drain_seconds(text: str, option: str = "--drain") -> float:
 
 def cmd_daemon(args) -> int:
     from tui_scheduler.engine import Engine
+    from tui_scheduler.store.writer import Fenced
 
     drain = _drain_seconds(args.drain)
     heartbeat = _drain_seconds(args.heartbeat, "--heartbeat")
@@ -259,9 +283,15 @@ def cmd_daemon(args) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGHUP, on_hup)
-    engine.start()
-    log.info("engine started on %s (pid %s)", store.location, engine.lock.pid)
+    try:
+        engine.start()
+    except Fenced:
+        engine.lost_lock = True  # declared dead while starting (the database stalled)
+    else:
+        log.info("engine started on %s (pid %s)", store.location, engine.lock.pid)
     while not done.wait(0.2):
+        if engine.lost_lock:
+            break
         if reload_asked.is_set():
             reload_asked.clear()
             log.info("received SIGHUP, reloading job definitions")
@@ -270,6 +300,11 @@ def cmd_daemon(args) -> int:
         log.info("letting %d running jobs finish for up to %gs", len(engine.executor.active),
                  drain)
     engine.shutdown(stop_runs=True, drain_s=drain)
+    if engine.lost_lock:
+        # Non-zero, so a supervisor (systemd's Restart=on-failure) starts a new member.
+        log.error("engine stopped: declared dead by the other engines; exiting with "
+                  "status %d to be restarted as a new member", EXIT_FENCED)
+        return EXIT_FENCED
     log.info("engine stopped")
     return 0
 

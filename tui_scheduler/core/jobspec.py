@@ -17,7 +17,7 @@ PYTHON_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 MAX_TIMEOUT_S = 30 * 86400
 MAX_RETRIES = 100
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-SECRET_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|KEY|CREDENTIAL", re.IGNORECASE)
+SECRET_REF = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
 KIB = 1024
 # Sizes in UTF-8 bytes. Generous for real use; they keep one job from costing seconds and
 # hundreds of MB every time a screen or `show` renders it.
@@ -33,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "enabled": True, "paused": False, "timeout_s": None, "stop_grace_s": 10.0, "retries": 0,
     "retry_delay_s": 30.0, "retry_backoff": 2.0, "retry_max_delay_s": 3600.0, "overlap": "skip",
     "misfire": "skip", "catchup_limit": 10, "stop_on_error": False, "restartable": False,
-    "params": {}, "env": {}, "workdir": "", "tags": [], "engines": "",
+    "params": {}, "env": {}, "secrets": [], "workdir": "", "tags": [], "engines": "",
 }
 FIELDS = ("name", *DEFAULTS)
 
@@ -44,15 +44,6 @@ class JobSpecError(ValueError):
     def __init__(self, problems: dict[str, str]):
         self.problems = problems
         super().__init__("; ".join(f"{field}: {why}" for field, why in problems.items()))
-
-
-def is_secret_name(name: str) -> bool:
-    return bool(SECRET_NAME.search(name))
-
-
-def mask_env(env: dict[str, str]) -> dict[str, str]:
-    """Environment for display: values of secret-looking names replaced by asterisks."""
-    return {k: ("********" if is_secret_name(k) else v) for k, v in env.items()}
 
 
 def _number(value: Any, field: str, problems: dict[str, str], *, lo: float, hi: float,
@@ -228,6 +219,14 @@ def validate_job_fields(raw: dict[str, Any]) -> dict[str, Any]:
     if bad_env and "env" not in problems:
         problems["env"] = f"{_brief(bad_env[0])} is not a valid environment variable name"
     values["env"] = {str(k): str(v) for k, v in env.items()}
+    if not isinstance(values["secrets"], str | list | tuple):
+        problems["secrets"] = "must be a list of env or param names"
+        values["secrets"] = []
+    values["secrets"] = _tags(values["secrets"])
+    bad_secret = [name for name in values["secrets"] if not SECRET_REF.match(name)]
+    if bad_secret:
+        problems["secrets"] = (f"{bad_secret[0]!r} is not an env or param name to mark "
+                               "secret (letters, digits, _ . -)")
     values["workdir"] = str(values["workdir"] or "").strip()
     _plain_text(values["workdir"], "workdir", problems)
     values["tags"] = _tags(values["tags"])

@@ -66,14 +66,14 @@ class _Gathering:
         self.number = 0
         self.future: Future | None = None
 
-    def __call__(self, conn: Connection) -> None:
+    def __call__(self, conn: Connection) -> dict[int, str]:
         with self._owner._lock:
             # Nothing joins once the writer has started on it; if the transaction is
             # retried, the same ends are written again.
             self.sealed = True
             if self._owner._open is self:
                 self._owner._open = None
-        records.apply_finishes(conn, self.finishes)
+        return records.apply_finishes(conn, self.finishes)
 
 
 class FinishBatcher:

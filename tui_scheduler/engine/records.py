@@ -323,8 +323,8 @@ def finish_run(run_id: int, *, status: str, exit_code: int | None, error: str,
     values = finish_values(status=status, exit_code=exit_code, error=error, progress=progress,
                            output_bytes=output_bytes, started_at=started_at)
 
-    def op(conn: Connection) -> None:
-        apply_finishes(conn, [(run_id, values, job_state)])
+    def op(conn: Connection) -> dict[int, str]:
+        return apply_finishes(conn, [(run_id, values, job_state)])
     return op
 
 
@@ -332,12 +332,18 @@ Finish = tuple[int, dict[str, Any], "tuple[int, dict[str, Any]] | None"]
 """(run id, the columns from ``finish_values``, (job id, state to save) or None)."""
 
 
-def apply_finishes(conn: Connection, finishes: list[Finish]) -> None:
+def apply_finishes(conn: Connection, finishes: list[Finish]) -> dict[int, str]:
     """Record the end of many runs: one executemany per set of columns, not one
-    statement per run (a burst of a thousand short runs ends in a handful of these)."""
+    statement per run (a burst of a thousand short runs ends in a handful of these).
+
+    Returns the runs left alone because another engine settled them first (run id ->
+    the status it recorded): their end here must not overwrite that decision."""
+    settled = _settled_elsewhere(conn, [run_id for run_id, _, _ in finishes])
     by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     states: list[dict[str, Any]] = []
     for run_id, values, job_state in finishes:
+        if run_id in settled:
+            continue
         by_keys.setdefault(tuple(values), []).append({"b_id": run_id, **values})
         if job_state is not None:
             states.append({"b_id": job_state[0], "state": json.dumps(
@@ -345,6 +351,23 @@ def apply_finishes(conn: Connection, finishes: list[Finish]) -> None:
     _update_many(conn, _runs, by_keys)
     if states:
         _update_many(conn, _jobs, {("state",): states})
+    return settled
+
+
+OPEN_STATUSES = ("running", "scheduled")
+"""A run in one of these has no outcome yet; any other status is final."""
+
+
+def _settled_elsewhere(conn: Connection, run_ids: list[int]) -> dict[int, str]:
+    """On a shared database: which of these runs already have an outcome (a survivor
+    took this engine's runs over while it was frozen). The rows stay locked until the
+    commit, so none is settled between this look and the update. SQLite has one engine,
+    the only writer of its runs: nothing to look at there."""
+    if conn.dialect.name == "sqlite" or not run_ids:
+        return {}
+    rows = conn.execute(select(_runs.c.id, _runs.c.status).where(_runs.c.id.in_(run_ids))
+                        .order_by(_runs.c.id).with_for_update())
+    return {run_id: status for run_id, status in rows if status not in OPEN_STATUSES}
 
 
 def _update_by_id(table):
@@ -369,6 +392,17 @@ def set_status(run_id: int, status: str, error: str = ""):
     def op(conn: Connection) -> None:
         conn.execute(update(_runs).where(_runs.c.id == run_id)
                      .values(status=status, error=error[:500], finished_at=utcnow()))
+    return op
+
+
+def settle(run_id: int, status: str, error: str, *, was: str, owner: str):
+    """Give a run left by a dead engine its outcome, unless someone settled it first (the
+    engine itself, or another survivor); the op returns whether this one did."""
+    def op(conn: Connection) -> bool:
+        result = conn.execute(update(_runs).where(_runs.c.id == run_id)
+                              .where(_runs.c.status == was, _runs.c.owner == owner)
+                              .values(status=status, error=error[:500], finished_at=utcnow()))
+        return result.rowcount == 1
     return op
 
 

@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import time
+from concurrent.futures import Future
 from datetime import datetime
 
 from sqlmodel import col, select
@@ -40,6 +41,10 @@ def owner_alive(owner: str, our_owner: str, host: str, since: datetime) -> bool:
 
 
 def recover(engine, cutoff: datetime) -> None:
+    if getattr(engine.lock, "shared", False):
+        # Members gone silent are declared dead first (fenced: one merely frozen cannot
+        # write when it wakes), so their runs are settled below and by no one else.
+        engine.lock.claim_dead()
     _recover_runs(engine)
     if getattr(engine.lock, "first", True):
         # With other engines alive on a shared database, fires were not missed.
@@ -62,7 +67,7 @@ def _recover_runs(engine, dead_owner: str | None = None,
         stale = session.exec(query.order_by(Run.id)).all()
     shared = getattr(engine.lock, "shared", False)
     live = engine.lock.live_owners() if shared and dead_owner is None else set()
-    restarts: list[Run] = []
+    settled: list[tuple[Run, Future]] = []
     for run in stale:
         since = run.started_at or run.created_at
         if dead_owner is None:
@@ -77,19 +82,25 @@ def _recover_runs(engine, dead_owner: str | None = None,
                 engine.retries.arm(run.id, run.job_id,
                                    max(run.scheduled_for or records.utcnow(), records.utcnow()))
                 continue
-            engine.writer.submit(records.set_status(
-                run.id, RunStatus.MISSED, "the engine stopped before this queued run started"))
+            engine.writer.submit(records.settle(
+                run.id, RunStatus.MISSED, "the engine stopped before this queued run started",
+                was=run.status, owner=run.owner))
             continue
         _stop_leftover(run, executor.host)
         holder = dead or engine.lock.previous
         who = f" (engine {holder.host} pid {holder.pid})" if holder else ""
-        engine.writer.submit(records.set_status(
-            run.id, RunStatus.INTERRUPTED, f"the engine stopped while the run was going{who}"))
-        job = engine._jobs.get(run.job_id)
-        if job is not None and job.restartable and job.enabled and run.attempt <= MAX_RESTARTS:
-            restarts.append(run)
+        settled.append((run, engine.writer.submit(records.settle(
+            run.id, RunStatus.INTERRUPTED, f"the engine stopped while the run was going{who}",
+            was=run.status, owner=run.owner))))
     engine.writer.flush()
+    # Only the runs this engine settled: a run that its engine finished after all, or that
+    # another survivor settled first, is not re-run a second time.
+    restarts = [run for run, landed in settled
+                if landed.exception() is None and landed.result()]
     for run in restarts:
+        job = engine._jobs.get(run.job_id)
+        if job is None or not job.restartable or not job.enabled or run.attempt > MAX_RESTARTS:
+            continue
         engine.fire(run.job_id, run.scheduled_for, Trigger.RESTART,
                     params=json.loads(run.params or "{}"), attempt=run.attempt + 1,
                     force_queue=True)

@@ -37,7 +37,7 @@ from tui_scheduler.store.db import Store
 from tui_scheduler.store.jobs import get_job_by_id
 from tui_scheduler.store.models import Job
 from tui_scheduler.store.runs import last_success_time
-from tui_scheduler.store.writer import BatchWriter
+from tui_scheduler.store.writer import BatchWriter, Fenced
 
 log = logging.getLogger(__name__)
 
@@ -379,8 +379,7 @@ class RunExecutor:
                                     after=run.writes.last if run.writes else 0, hold=hold)
         finished = (status, outcome.exit_code, error)
         if wait:
-            future.result()
-            self._complete(run, *finished)
+            self._complete(run, *self._recorded(run, future.result(), finished))
         else:
             future.add_done_callback(lambda done: self._committed(done, run, finished))
 
@@ -388,11 +387,26 @@ class RunExecutor:
         """On the writer thread, once the end is committed (or could not be)."""
         error = future.exception()
         if error is None:
-            self._complete(run, *finished)
+            self._complete(run, *self._recorded(run, future.result(), finished))
             return
-        log.error("could not record the end of run %s: %s", run.run_id, error)
+        if isinstance(error, Fenced):
+            log.warning("run %s (%s) ended %s here, not recorded: %s", run.run_id,
+                        run.job.name, finished[0], error)
+        else:
+            log.error("could not record the end of run %s: %s", run.run_id, error)
         self.active.pop(run.run_id, None)
         self._part_done(run)
+
+    @staticmethod
+    def _recorded(run: ActiveRun, settled: dict[int, str] | None, finished: tuple) -> tuple:
+        """The end as the database has it: another engine's decision, where one took this
+        run over while this engine was frozen, stands (the one here was not written)."""
+        status = (settled or {}).get(run.run_id)
+        if status is None:
+            return finished
+        log.warning("run %s (%s) ended %s here, but another engine had already recorded "
+                    "it %s: that stands", run.run_id, run.job.name, finished[0], status)
+        return status, None, "settled by another engine"
 
     def _complete(self, run: ActiveRun, status: str, exit_code: int | None, error: str) -> None:
         run.status = status

@@ -6,6 +6,7 @@ fires in batches; python runs execute on a bounded pool of runner threads (runs 
 wait in a queue, in order), command runs on reused threads, one per running command; one
 ticker thread flushes output/progress, heartbeats, watches python runs' stop and timeout
 and polls for changes; one writer thread commits everything. Nothing here touches a widget.
+On PostgreSQL the membership heartbeat has a thread of its own (see cluster.py).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from tui_scheduler.engine.wakeup import ControlWaker, serve_controls_on_notify
 from tui_scheduler.store.db import Store
 from tui_scheduler.store.jobs import read_change_counter
 from tui_scheduler.store.models import Job, Run
-from tui_scheduler.store.writer import BatchWriter
+from tui_scheduler.store.writer import BatchWriter, Fenced
 
 log = logging.getLogger(__name__)
 logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -128,6 +129,11 @@ class Engine(EngineSurface):
         from tui_scheduler.engine.recovery import recover
 
         self.lock.acquire()
+        if self._shared:
+            # Fenced from here on, and beating on a thread of its own: a slow recovery
+            # below must not get this engine declared dead (see cluster.py).
+            self.writer.fence = self.lock.fence_op()
+            self.lock.start_heartbeats(self._membership_lost)
         self.writer.start()
         self.started_at = records.utcnow()
         self._change_counter = read_change_counter(self.store)
@@ -353,16 +359,21 @@ class Engine(EngineSurface):
                 followups = list(self._followups)
                 self._followups.clear()
             for run in followups:
-                if not self.running:
+                if not self.running or self.lost_lock:
                     break
                 try:
                     self._follow_up(run)
                 except Exception:
                     log.exception("could not retry or disable %s", run.job.name)
+            if batch and self.lost_lock:
+                self._drop(batch)  # fenced: these fires are other engines' now
+                batch = []
             if batch:
                 self._recording = True
                 try:
                     self._launch_batch(batch)
+                except Fenced:
+                    self._drop(batch)  # the heartbeat thread tells the rest
                 except Exception:
                     log.exception("could not record %d fires; retrying", len(batch))
                     with self._mutex:
@@ -373,6 +384,12 @@ class Engine(EngineSurface):
                     self._recording = False
                 if not self._bursting():
                     self.executor.flush_finishes()
+
+    def _drop(self, batch: list[ActiveRun]) -> None:
+        for run in batch:
+            run.status = RunStatus.SKIPPED
+            run.recorded.set()
+            run.finished.set()
 
     def _decide(self, run: ActiveRun, elsewhere: dict[int, int]) -> tuple[str, str]:
         """(status, reason) for a fire, by the job's overlap policy. Holds the mutex.
@@ -654,11 +671,12 @@ class Engine(EngineSurface):
                 self._python_pool.maintain(now)
                 if beat:
                     next_beat = now + beat_every
-                    self.writer.submit(self.lock.heartbeat_op()).add_done_callback(
-                        self._check_lock)
+                    if not self._shared:  # members beat on their own thread
+                        self.writer.submit(self.lock.heartbeat_op()).add_done_callback(
+                            self._check_lock)
                 if self.running and self._shared and not self.lost_lock:
                     self._take_over_dead()
-                if now >= next_poll and self.running:
+                if now >= next_poll and self.running and not self.lost_lock:
                     next_poll = now + self.poll_s
                     self._poll()
                     if self._shared:
@@ -688,6 +706,27 @@ class Engine(EngineSurface):
                 self._scheduler.pause()
             self.bus.emit(EngineTrouble("another engine took over this database; "
                                         "this one no longer schedules jobs"))
+
+    def _membership_lost(self) -> None:
+        """On the heartbeat thread: other engines declared this one dead (it was frozen or
+        cut off past the deadline) and have settled and re-run its runs. Its writes are
+        fenced off already; stop scheduling, stop its runs (their results could not be
+        recorded, and their fires run elsewhere), and tell the owner to leave."""
+        if self.lost_lock:
+            return
+        self.lost_lock = True
+        log.error("another engine declared this engine dead (no heartbeat for %gs) and took "
+                  "over its runs; stopping its %d running jobs and leaving the cluster",
+                  self.lock.stale_after.total_seconds(), len(self.executor.active))
+        if self._scheduler is not None:
+            try:
+                self._scheduler.pause()
+            except Exception:  # not started yet, or shutting down
+                log.debug("could not pause the scheduler", exc_info=True)
+        for run_id in list(self.executor.active):
+            self.executor.stop(run_id, reason="stopped: this engine was declared dead")
+        self.bus.emit(EngineTrouble("other engines declared this engine dead and took "
+                                    "over its runs; it no longer schedules jobs"))
 
     def _poll(self) -> None:
         """Reload jobs edited elsewhere, then serve waiting console and CLI requests."""

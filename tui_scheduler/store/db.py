@@ -3,7 +3,8 @@
 A file that is not ours is never written to: ``identify.py`` looks at it read-only first,
 and a non-SQLite file, another program's database, a corrupt database or one from a newer
 schema is refused with a message that says what is wrong. A new database is only created
-where no file exists (or in an empty file that is already owner-only).
+where no file exists (or in an empty file that is already owner-only). Creating and
+upgrading the schema is store/migrate.py's job (Alembic).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from pathlib import Path
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError, OperationalError
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
+from tui_scheduler.store import migrate
 from tui_scheduler.store.identify import Found, NotOurs, identify_sqlite_file
-from tui_scheduler.store.models import SCHEMA_VERSION, Meta
+from tui_scheduler.store.migrate import OnOld
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -120,7 +122,7 @@ def _make_engine(location: str) -> Engine:
     return engine
 
 
-def _check_and_migrate(engine: Engine, location: str) -> None:
+def _check_and_migrate(engine: Engine, location: str, on_old: OnOld = "upgrade") -> None:
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             result = conn.execute(text("PRAGMA quick_check")).scalar()
@@ -128,43 +130,25 @@ def _check_and_migrate(engine: Engine, location: str) -> None:
                 raise StoreError(f"{location} is damaged ({result}); restore it from a backup "
                                  "(it was left untouched)")
         tables = set(engine.dialect.get_table_names(conn))
-        version = None
-        if "meta" in tables:
-            found = conn.execute(text("SELECT value FROM meta WHERE key='schema_version'")).scalar()
-            version = int(found) if found else 0
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{location} was written by a newer tui-scheduler (schema {version}; this "
-                    f"version reads up to {SCHEMA_VERSION}); upgrade tui-scheduler")
-        if tables and not version:
-            # SQLite files were identified before opening; this guards PostgreSQL.
+        if tables and "meta" not in tables:
+            # SQLite files were identified before opening; this guards PostgreSQL, where
+            # even tables named job and run do not make a database ours.
             raise StoreError(f"{location} is a database of another program (it was left "
                              "untouched); point --db at another database", 2)
-    if set(SQLModel.metadata.tables) - tables:
-        _create_schema(engine)
+    try:
+        migrate.ensure_schema(engine, location, on_old)
+    except migrate.SchemaError as exc:
+        raise StoreError(str(exc)) from None
 
 
-def _create_schema(engine: Engine) -> None:
-    """Every table and the schema version in one transaction: a crash leaves all or nothing,
-    so a half-made database is never mistaken for another program's."""
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            # pysqlite opens transactions only before INSERT/UPDATE/DELETE; DDL would
-            # otherwise commit table by table.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        SQLModel.metadata.create_all(conn)
-        if conn.execute(text("SELECT 1 FROM meta WHERE key='schema_version'")).first() is None:
-            conn.execute(Meta.__table__.insert(), [
-                {"key": "schema_version", "value": str(SCHEMA_VERSION)},
-                {"key": "change_counter", "value": "0"}])
-        conn.commit()
+def open_store(location: str, on_old: OnOld = "upgrade") -> Store:
+    """Open (creating if needed) the database at a path or URL, or raise StoreError.
 
-
-def open_store(location: str) -> Store:
-    """Open (creating if needed) the database at a path or URL, or raise StoreError."""
+    ``on_old`` says what to do with an older schema (see store/migrate.py): writers
+    upgrade it, read-only callers ``refuse`` it, ``db status``/``backup`` ``keep`` it."""
     try:
         engine = _make_engine(location)
-        _check_and_migrate(engine, location)
+        _check_and_migrate(engine, location, on_old)
     except StoreError:
         raise
     except OperationalError as exc:

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from tui_scheduler.core.jobspec import DEFAULTS, JobSpecError, validate_job_fields
 from tui_scheduler.core.policies import as_row_id
+from tui_scheduler.core.secrets import MASK, restore_masked, secret_values
 from tui_scheduler.store import notify
 from tui_scheduler.store.db import Store
 from tui_scheduler.store.models import Job
@@ -49,16 +50,54 @@ def job_fields(job: Job) -> dict[str, Any]:
         fields[key] = getattr(job, key)
     fields["params"] = json.loads(job.params or "{}")
     fields["env"] = json.loads(job.env or "{}")
+    fields["secrets"] = json.loads(job.secrets or "[]")
     fields["tags"] = [t for t in job.tags.split(",") if t]
     return fields
 
 
+def keep_stored_secrets(values: dict[str, Any],
+                       stored: dict[str, Any] | None) -> dict[str, Any]:
+    """Where ``values`` hands back the mask for a secret env/param (an edited export, a
+    form that showed it masked), keep the stored value; refuse a mask with nothing stored
+    behind it rather than store the placeholder as the secret."""
+    stored = stored or {}
+    marked = {*(values.get("secrets") or ()), *(stored.get("secrets") or ())}
+    result = dict(values)
+    for field, what in (("env", "environment variable"), ("params", "parameter")):
+        if not isinstance(values.get(field), dict):
+            continue
+        result[field], missing = restore_masked(values[field], stored.get(field) or {}, marked)
+        if missing:
+            raise JobSpecError({field: f"{what} {missing[0]} is the masked placeholder "
+                                f"{MASK!r} with no stored value to keep; give the real value "
+                                "(`export --include-secrets` writes them)"})
+    return result
+
+
+def job_secret_values(job: Job | None, run_params: str | dict | None = None) -> list[str]:
+    """The secret values a run of ``job`` knows (its env, its params with the run's own
+    on top, as the engine merges them), for masking them in the run's output."""
+    if job is None:
+        return []
+    if isinstance(run_params, str):
+        run_params = json.loads(run_params or "{}")
+    params = {**json.loads(job.params or "{}"), **(run_params or {})}
+    return secret_values(json.loads(job.env or "{}"), params, json.loads(job.secrets or "[]"))
+
+
+def column_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Validated job fields as the job table stores them (JSON text, comma lists)."""
+    columns = dict(values)
+    for key in ("params", "env", "secrets"):
+        if key in columns:
+            columns[key] = json.dumps(columns[key], sort_keys=True)
+    if "tags" in columns:
+        columns["tags"] = ",".join(columns["tags"])
+    return columns
+
+
 def _apply(job: Job, values: dict[str, Any]) -> None:
-    for key, value in values.items():
-        if key in ("params", "env"):
-            value = json.dumps(value, sort_keys=True)
-        elif key == "tags":
-            value = ",".join(value)
+    for key, value in column_values(values).items():
         setattr(job, key, value)
 
 
@@ -95,7 +134,7 @@ def list_jobs(store: Store, *, include_deleted: bool = False) -> list[Job]:
 
 
 def create_job(store: Store, raw: dict[str, Any]) -> Job:
-    values = validate_job_fields(raw)
+    values = keep_stored_secrets(validate_job_fields(raw), None)
     now = utcnow()
     job = Job(name=values["name"], created_at=now, updated_at=now)
     _apply(job, values)
@@ -132,7 +171,8 @@ def _edit(store: Store, ref: str | int, change: Callable[[Session, Job], None]) 
 def update_job(store: Store, ref: str | int, changes: dict[str, Any]) -> Job:
     """Apply changes to a job after validating the whole result; nothing is written on error."""
     def change(session: Session, job: Job) -> None:
-        values = validate_job_fields({**job_fields(job), **changes})
+        stored = job_fields(job)
+        values = keep_stored_secrets(validate_job_fields({**stored, **changes}), stored)
         if values["name"] != job.name and _find(session, values["name"]) is not None:
             raise JobSpecError({"name": f"a job named {values['name']!r} already exists"})
         schedule_changed = values["schedule"] != job.schedule or \

@@ -11,7 +11,9 @@ from sqlalchemy import Column, DateTime, Index, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""The number of the newest Alembic revision (store/migrations/versions); the ``meta`` row
+``schema_version`` holds it so that older releases refuse this database."""
 
 
 class UTCDateTime(TypeDecorator):
@@ -77,6 +79,8 @@ class Job(SQLModel, table=True):
     restartable: bool = False
     params: str = "{}"
     env: str = "{}"
+    secrets: str = Field(default="[]", sa_column_kwargs={"server_default": "[]"})
+    """JSON list of env/param names the job marks secret, whatever they are called."""
     workdir: str = ""
     tags: str = ""
     engines: str = ""

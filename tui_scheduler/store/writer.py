@@ -8,6 +8,10 @@ result (a new run id) waits on a future; nobody else waits on the disk.
 On PostgreSQL each transaction also sends a NOTIFY naming the tables it wrote (see
 ``store/notify.py``), delivered on commit: attached consoles read the change at once
 instead of on their next poll.
+
+Where several engines share a database, every transaction first runs the writer's
+``fence`` (the engine's membership check): once other engines have declared this one
+dead, nothing it writes lands, and every queued write fails at once with ``Fenced``.
 """
 
 from __future__ import annotations
@@ -37,6 +41,11 @@ DISK_FULL = "the disk is full; free some space"
 _STOP = object()
 
 
+class Fenced(RuntimeError):
+    """This engine is no longer a member of the engines sharing the database: another
+    one declared it dead and took over its runs, so it may not write any more."""
+
+
 class BatchWriter:
     """Runs write operations on a dedicated thread, many per transaction."""
 
@@ -58,6 +67,9 @@ class BatchWriter:
         self._notify_paused_until = 0.0
         self._give_up_at = float("inf")
         """After close, failing writes stop being retried at this (monotonic) time."""
+        self.fence: Op | None = None
+        """Run first in every transaction; raises ``Fenced`` when this engine may no longer
+        write (its own check, in the same transaction, so nothing slips in after it)."""
 
     def start(self) -> None:
         self._thread.start()
@@ -118,6 +130,9 @@ class BatchWriter:
                 return
             try:
                 results = self._run_batch(batch)
+            except Fenced as exc:
+                self._fail_all(batch, exc)  # final: retrying cannot help
+                return
             except OperationalError as exc:
                 # Locked past the busy timeout, disk full, read-only file: keep the batch
                 # and try again, so nothing is recorded half-way and nothing is lost.
@@ -157,6 +172,8 @@ class BatchWriter:
                      ) -> list[Any]:
         with conn.begin():
             self._written.clear()
+            if self.fence is not None:
+                self.fence(conn)
             results = [op(conn) for op in ops]
             if announce:
                 self._announce(conn)
@@ -190,13 +207,16 @@ class BatchWriter:
 
     def _commit_one_by_one(self, batch: list[tuple[Op, Future]]) -> None:
         """A bad operation must not take its batch-mates down with it."""
-        for op, future in batch:
+        for index, (op, future) in enumerate(batch):
             conn = self._connection()
             try:
                 # Unannounced: should the NOTIFY be what failed the batch, the writes
                 # still land (watchers see them on their poll).
                 result = self._transaction(conn, [op], announce=False)[0]
                 future.set_result(result)
+            except Fenced as exc:
+                self._fail_all(batch[index:], exc)
+                return
             except Exception as exc:  # noqa: BLE001 - handed to the caller's future
                 log.debug("write failed: %s", exc)
                 future.set_exception(exc)

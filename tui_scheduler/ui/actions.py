@@ -75,7 +75,8 @@ class JobActions:
         job = self._job(job_id)
         if job is None:
             return
-        params = self._ask(ParamsScreen(job.name, json.loads(job.params or "{}")))
+        params = self._ask(ParamsScreen(job.name, json.loads(job.params or "{}"),
+                                        json.loads(job.secrets or "[]")))
         if params is not None:
             self._start(job_id, params)
 

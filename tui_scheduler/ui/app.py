@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState
 
 from tui_scheduler.core.policies import FAILURE_STATUSES
+from tui_scheduler.core.safe_text import safe_text
 from tui_scheduler.ui import format as fmt
 from tui_scheduler.ui import messages as msg
 from tui_scheduler.ui.actions import JobActions
@@ -139,6 +141,14 @@ class SchedulerApp(JobActions, App[None]):
     def on_unmount(self) -> None:
         if self._bridge is not None:
             self._bridge.close()
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every toast (screens' ``notify`` lands here): toasts quote job names, errors and
+        a job's last stderr line, so their controls are made visible and no text is read
+        as markup."""
+        super().notify(safe_text(message), title=fmt.one_line(title), severity=severity,
+                       timeout=timeout, markup=False)
 
     # ---- engine messages: toast failures, then hand a copy to every screen -------------
 

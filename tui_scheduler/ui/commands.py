@@ -2,7 +2,8 @@
 
 Actions on "the selected job" act on the job table's cursor row; the per-job commands
 name the job, so any job is one search away from any screen. Searching reads only the
-table's in-memory rows, never the database.
+table's in-memory rows, never the database. Job names are stored text: shown with
+controls made visible and never read as markup.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ from collections.abc import Callable, Iterator
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.fuzzy import Matcher
+
+from tui_scheduler.core.safe_text import safe_text
 
 Command = tuple[str, str, Callable[[], object]]
 
@@ -48,7 +53,7 @@ class JobCommands(Provider):
         yield ("Show every key", "?", app.action_help)
         yield ("Quit tui-scheduler", "q (asks first when runs are active)", app.action_quit)
         for row in list(home.table.rows_by_id.values()):
-            name = row.job.name
+            name = safe_text(row.job.name, one_line=True)
             yield (f"Open job {name}", "details and runs", partial(app.open_detail, row.job_id))
             yield (f"Run job {name} now", "a manual run", partial(app.request_run, row.job_id))
 
@@ -62,4 +67,15 @@ class JobCommands(Provider):
         for title, help_text, callback in self._commands():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+                yield Hit(score, _highlight(matcher, title), callback, help=help_text)
+
+
+def _highlight(matcher: Matcher, title: str) -> Content:
+    """``title`` with the matched letters styled, as ``Matcher.highlight`` does, but as
+    plain text: that one parses its argument as markup."""
+    content = Content(title)
+    _, offsets = matcher.fuzzy_search.match(matcher.query, title)
+    for offset in offsets:
+        if not title[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content

@@ -1,6 +1,8 @@
 """Text for people: run states with a symbol and a word, times, durations, relative times.
 
-Nothing here depends on colour alone: every state has a symbol and a word.
+Nothing here depends on colour alone: every state has a symbol and a word. Stored and
+job-produced text passes ``one_line`` (or ``clip``, which uses it) on its way into a cell,
+so no control character in it reaches the terminal.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from rich.cells import cell_len, set_cell_size
 
 from tui_scheduler.core.durations import format_duration
 from tui_scheduler.core.policies import FAILURE_STATUSES
+from tui_scheduler.core.safe_text import safe_text
 
 STATUS_SYMBOLS = {
     "scheduled": "◷", "running": "▶", "succeeded": "✔", "failed": "✘", "timed_out": "⧗",
@@ -101,7 +104,13 @@ def local_time(when: datetime | None, now: datetime) -> str:
     return here.strftime("%b %d %H:%M")
 
 
-def progress_text(done: float | None, total: float | None, message: str = "") -> str:
+def one_line(text: object) -> str:
+    """Stored or job-produced text for one row: every control (newlines too) made visible."""
+    return safe_text(text, one_line=True)
+
+
+def progress_text(done: float | None, total: float | None, message: str | None = "") -> str:
+    message = one_line(message)
     if done is None:
         return message
     if total:
@@ -178,9 +187,11 @@ def eta_text(elapsed: float, typical: float | None) -> str:
 
 
 def clip(text: str, width: int) -> str:
-    """Cut ``text`` to ``width`` cells, marking the cut with an ellipsis."""
+    """Cut ``text`` to ``width`` cells, marking the cut with an ellipsis; controls in it
+    are made visible first (a cell is one line of text from the database)."""
     if width <= 0:
         return ""
+    text = one_line(text)
     if cell_len(text) <= width:
         return text
     return set_cell_size(text, width - 1) + "…"

@@ -1,7 +1,8 @@
 """Text of the job detail screen: run rows, settings, next fires, statistics, live runs.
 
 Pure functions of store rows and the clock, so the screen stays about behaviour and these
-can be read (and tested) on their own.
+can be read (and tested) on their own. Every stored value goes through ``fmt.one_line``
+or ``fmt.clip`` (controls made visible) on its way into the text.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from datetime import datetime
 from rich.text import Text
 
 from tui_scheduler.core.durations import format_duration
-from tui_scheduler.core.jobspec import mask_env
 from tui_scheduler.core.schedule import ScheduleError, describe, parse_schedule
+from tui_scheduler.core.secrets import mask_mapping
 from tui_scheduler.store.models import Job, Run
 from tui_scheduler.store.runs import JobStats
 from tui_scheduler.ui import format as fmt
@@ -34,7 +35,7 @@ def run_cells(run: Run, now: datetime) -> tuple:
     else:
         note = (run.error or "").splitlines()[0] if run.error else ""
     return (
-        Text(str(run.id), justify="right"), status, run.trigger,
+        Text(str(run.id), justify="right"), status, fmt.one_line(run.trigger),
         fmt.local_time(run.scheduled_for, now), fmt.local_time(run.started_at, now),
         Text(fmt.duration(seconds), justify="right"),
         Text("-" if run.exit_code is None else str(run.exit_code), justify="right"),
@@ -43,7 +44,7 @@ def run_cells(run: Run, now: datetime) -> tuple:
 
 
 def settings_text(job: Job) -> Text:
-    """The job's settings, one per line; secret-looking environment values masked."""
+    """The job's settings, one per line; secret env and param values masked."""
     rows: list[tuple[str, str]] = []
     try:
         words = describe(parse_schedule(job.schedule))
@@ -65,12 +66,15 @@ def settings_text(job: Job) -> Text:
     if job.restartable:
         flags.append("restartable")
     rows.append(("on error", " · ".join(flags)))
-    env = mask_env(json.loads(job.env or "{}"))
+    marked = json.loads(job.secrets or "[]")
+    env = mask_mapping(json.loads(job.env or "{}"), marked)
     if env:
         rows.append(("env", " ".join(f"{k}={v}" for k, v in sorted(env.items()))))
-    params = json.loads(job.params or "{}")
+    params = mask_mapping(json.loads(job.params or "{}"), marked)
     if params:
         rows.append(("params", json.dumps(params, sort_keys=True)))
+    if marked:
+        rows.append(("secret", ", ".join(marked)))
     extra = [f"in {job.workdir}"] if job.workdir else []
     extra += [f"tags {job.tags.replace(',', ', ')}"] if job.tags else []
     if extra:
@@ -80,7 +84,7 @@ def settings_text(job: Job) -> Text:
         if index:
             text.append("\n")
         text.append(f"{label:<9}", style="dim")
-        text.append(value)
+        text.append(fmt.one_line(value))
     return text
 
 

@@ -69,7 +69,9 @@ def _report(error: BaseException) -> int:
     from tui_scheduler.store.db import StoreError
 
     if isinstance(error, StoreError):
-        print(f"tui-scheduler: {error}", file=sys.stderr)
+        from tui_scheduler.core.safe_text import safe_text
+
+        print(f"tui-scheduler: {safe_text(error)}", file=sys.stderr)  # may quote the file
         return 1
     raise error
 

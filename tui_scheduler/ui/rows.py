@@ -311,7 +311,7 @@ def render_cells(row: JobRow, now: datetime, view: View) -> dict[str, Text]:
 
 def _name_cell(row: JobRow, width: int, palette: Palette) -> Text:
     text = Text(fmt.clip(row.job.name, width), style="bold" if row.live else "")
-    tags = " ".join(f"#{tag}" for tag in row.tags)
+    tags = fmt.one_line(" ".join(f"#{tag}" for tag in row.tags))
     if tags and text.cell_len + 1 + len(tags) <= width:  # whole tags or none
         text.append(" " + tags, style=palette.muted)
     return text
@@ -396,7 +396,7 @@ def _progress_cell(row: JobRow, now: datetime, width: int, palette: Palette) -> 
     if eta and text.cell_len + len(eta) + 1 <= width:
         text.append(" " + eta, style=palette.muted)
     if run.message and text.cell_len + 3 <= width:
-        text.append(" " + run.message)
+        text.append(" " + fmt.one_line(run.message))
     text.truncate(width, overflow="ellipsis")
     return text
 

@@ -1,12 +1,19 @@
-"""A yes/no question as a modal screen; dismisses with True or False."""
+"""A yes/no question as a modal screen; dismisses with True or False.
+
+Questions name jobs (stored text): they are shown with controls made visible and never
+read as markup.
+"""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+from tui_scheduler.core.safe_text import safe_text
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -25,7 +32,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
-            yield Static(self.question, id="confirm-question")
+            yield Static(Text(safe_text(self.question)), id="confirm-question")
             with Horizontal(id="confirm-buttons"):
                 yield Button(f"{self.yes_label} (y)", id="confirm-yes", variant="error")
                 yield Button(f"{self.no_label} (n)", id="confirm-no", variant="primary")

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from tui_scheduler.core.policies import FAILURE_STATUSES
 from tui_scheduler.ui import messages as msg
 from tui_scheduler.ui import switches
+from tui_scheduler.ui.format import one_line
 from tui_scheduler.ui.rows import JobRow, LastResult, LiveRun, Palette
 from tui_scheduler.ui.switches import switch_bindings
 from tui_scheduler.ui.widgets.job_table import JobTable
@@ -347,7 +348,8 @@ class HomeScreen(Screen):
         if not table.rows_by_id:
             hint.update(FIRST_RUN_HINT)
         elif not table.row_count:
-            hint.update(f"No job matches [b]{escape(table.filter_text)}[/b] by name or tag."
+            needle = escape(one_line(table.filter_text))
+            hint.update(f"No job matches [b]{needle}[/b] by name or tag."
                         "\n\nPress [b]escape[/b] to clear the filter.")
         has_rows = table.row_count > 0
         table.display = has_rows

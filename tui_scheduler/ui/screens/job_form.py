@@ -4,7 +4,8 @@ The preview re-checks the schedule on every keystroke with the engine's own fire
 function. The whole form is checked with ``validate_job_fields`` (the rule book the CLI
 and TOML import use too); problems appear beside their fields once a field has been
 changed, and all of them when a save is refused. Reading and writing the database
-happens in thread workers, never in the UI thread.
+happens in thread workers, never in the UI thread. Stored text is shown with controls
+made visible; a field left as shown is saved with its stored bytes (``StandIns``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import available_timezones
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -28,10 +30,13 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Stat
 
 from tui_scheduler.core.durations import DurationError, format_duration, parse_duration
 from tui_scheduler.core.jobspec import DEFAULTS, JobSpecError, validate_job_fields
+from tui_scheduler.core.safe_text import safe_text
 from tui_scheduler.core.schedule import resolve_zone
+from tui_scheduler.core.secrets import mask_fields
 from tui_scheduler.store.jobs import create_job, get_job, job_fields, update_job
 from tui_scheduler.ui.screens.confirm import ConfirmScreen
 from tui_scheduler.ui.screens.unsaved import QUIT_BINDING, UnsavedInput
+from tui_scheduler.ui.stand_ins import StandIns
 from tui_scheduler.ui.widgets.cron_preview import CronPreview
 
 LABELS = {
@@ -41,7 +46,8 @@ LABELS = {
     "retry_delay_s": "retry delay", "retry_backoff": "backoff", "retry_max_delay_s":
     "max delay", "overlap": "overlap", "misfire": "missed fires", "catchup_limit":
     "catch-up limit", "stop_on_error": "stop on error", "restartable": "restartable",
-    "params": "params", "env": "environment", "workdir": "working dir", "tags": "tags",
+    "params": "params", "env": "environment", "secrets": "secret names",
+    "workdir": "working dir", "tags": "tags",
 }  # fmt: skip
 DURATIONS = ("timeout_s", "stop_grace_s", "retry_delay_s", "retry_max_delay_s")
 PRESETS = ("hourly", "daily", "weekdays", "weekly", "monthly", "every")
@@ -131,6 +137,7 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
         self._saving = False
         self._title = "New job" if job_id is None else "Edit job"
         self._shown: dict[str, object] = {}
+        self._stand_ins = {field: StandIns() for field in LABELS}
 
     # ---- layout -----------------------------------------------------------------------
 
@@ -185,6 +192,8 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
             yield Static("Parameters and environment", classes="section")
             yield from self._row("Params", ("params", TextArea(placeholder='{"key": "value"}')))
             yield from self._row("Environment", ("env", TextArea(placeholder="KEY=VALUE")))
+            yield from self._row("Secret names", ("secrets", Input(
+                placeholder="env/param names to mask whatever they are called, e.g. DSN")))
         yield Footer()
 
     def _row(self, label: str, *fields: tuple) -> list[Widget]:
@@ -229,7 +238,9 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
             self.app.call_from_thread(self.notify, str(exc), severity="error")
             self.app.call_from_thread(self.dismiss, None)
             return
-        self.post_message(self.Loaded(job_fields(job), job.created_at))
+        # Secret values are shown masked; saving the mask back keeps the stored value
+        # (store.jobs.keep_stored_secrets).
+        self.post_message(self.Loaded(mask_fields(job_fields(job)), job.created_at))
 
     def on_job_form_screen_loaded(self, message: Loaded) -> None:
         self.anchor = message.created_at
@@ -252,12 +263,14 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
                 value = "" if not value else flat if len(flat) < 60 else json.dumps(value, indent=2)
             elif field == "env":
                 value = "\n".join(f"{k}={v}" for k, v in value.items())
-            elif field == "tags":
+            elif field in ("tags", "secrets"):
                 value = ", ".join(value)
             elif isinstance(widget, Input) and not isinstance(value, str):
                 value = f"{value:g}" if isinstance(value, float) else str(value)
             if isinstance(widget, TextArea):
-                widget.load_text(value)
+                widget.load_text(self._stand_ins[field].show(value))
+            elif isinstance(widget, Input):
+                widget.value = value = self._stand_ins[field].show(value, one_line=True)
             else:
                 widget.value = value
             if isinstance(widget, Input):
@@ -268,7 +281,9 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
         state = {}
         for field in LABELS:
             widget = self.query_one(f"#f-{field}")
-            state[field] = widget.text if isinstance(widget, TextArea) else widget.value
+            value = widget.text if isinstance(widget, TextArea) else widget.value
+            state[field] = self._stand_ins[field].stored(value) if isinstance(value, str) \
+                else value
         return state
 
     # ---- checking ---------------------------------------------------------------------
@@ -322,7 +337,7 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
         title = self._title + ("  ● modified" if dirty else "")
         if title != self._shown.get("title"):
             self._shown["title"] = title
-            self.query_one("#form-title", Static).update(title)
+            self.query_one("#form-title", Static).update(Text(safe_text(title, one_line=True)))
             self.query_one("#form-title").set_class(dirty, "-dirty")
         return problems
 
@@ -331,7 +346,7 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
             return
         self._shown[field] = text
         line = self.query_one(f"#p-{field}", Static)
-        line.update(text)
+        line.update(Text(safe_text(text)))
         line.set_class(bool(text), "-shown")
         self.query_one(f"#f-{field}").set_class(bool(text), "-problem")
 

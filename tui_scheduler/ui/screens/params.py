@@ -2,7 +2,8 @@
 
 Dismisses with the parameters (a dict of strings) or None when cancelled. The values
 reach a command as ``$PARAM_KEY`` and ``$TUI_SCHEDULER_PARAMS_JSON``, never spliced into
-the command line.
+the command line. Stored values are shown with controls made visible; a line left as
+shown runs with its stored value (``StandIns``).
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ import json
 import re
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
+from tui_scheduler.core.safe_text import safe_text
+from tui_scheduler.core.secrets import mask_mapping, restore_masked
 from tui_scheduler.ui.screens.unsaved import QUIT_BINDING, UnsavedInput
+from tui_scheduler.ui.stand_ins import StandIns
 
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
@@ -57,18 +61,25 @@ class ParamsScreen(UnsavedInput, ModalScreen[dict[str, str] | None]):
         QUIT_BINDING,
     ]
 
-    def __init__(self, job_name: str, defaults: dict[str, Any]) -> None:
+    def __init__(self, job_name: str, defaults: dict[str, Any],
+                 marked: list[str] | tuple[str, ...] = ()) -> None:
         super().__init__()
         self.job_name = job_name
         self.defaults = defaults
+        self._stand_ins = StandIns()
+        self.marked = marked
+        """Names the job marks secret: their defaults are shown masked, like secret-looking
+        names, and a mask left in place runs with the stored default."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="params-dialog"):
-            yield Static(f"Run [b]{escape(self.job_name)}[/b] with parameters",
+            name = safe_text(self.job_name, one_line=True)
+            yield Static(Text.assemble("Run ", (name, "bold"), " with parameters"),
                          id="params-title")
             yield Static("One KEY=VALUE per line; the job's defaults are filled in. "
                          "Commands read them as $PARAM_KEY.", id="params-help")
-            yield TextArea(params_text(self.defaults), id="params-text", soft_wrap=False)
+            yield TextArea(self._stand_ins.show(params_text(
+                mask_mapping(self.defaults, self.marked))), id="params-text", soft_wrap=False)
             yield Static("", id="params-error")
             with Horizontal(id="params-buttons"):
                 yield Button("Run (ctrl+s)", id="params-run", variant="primary")
@@ -94,10 +105,11 @@ class ParamsScreen(UnsavedInput, ModalScreen[dict[str, str] | None]):
             self.action_cancel()
 
     def action_run(self) -> None:
-        params, problems = parse_params(self.query_one(TextArea).text)
+        params, problems = parse_params(self._stand_ins.stored(self.query_one(TextArea).text))
         if problems:
-            self.query_one("#params-error", Static).update("\n".join(problems))
+            self.query_one("#params-error", Static).update(Text(safe_text("\n".join(problems))))
             return
+        params, _ = restore_masked(params, self.defaults, self.marked)
         self.dismiss(params)
 
     def action_cancel(self) -> None:

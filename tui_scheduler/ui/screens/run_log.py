@@ -14,6 +14,7 @@ and the finished log matches the stored one, marker included.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -27,7 +28,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, ProgressBar, Static
 
 from tui_scheduler.core.policies import ACTIVE_STATUSES
-from tui_scheduler.store.jobs import get_job_by_id
+from tui_scheduler.core.safe_text import safe_text
+from tui_scheduler.core.secrets import mask_values
+from tui_scheduler.store.jobs import get_job_by_id, job_secret_values
 from tui_scheduler.store.models import Run
 from tui_scheduler.store.output import read_chunks, read_chunks_before
 from tui_scheduler.store.runs import RunNotFound, get_run
@@ -60,7 +63,8 @@ class Batch:
     nbytes: int = 0
 
 
-def read_older(store, run_id: int, before_seq: int | None, *, everything: bool = False) -> Batch:
+def read_older(store, run_id: int, before_seq: int | None, *, everything: bool = False,
+               secrets: Sequence[str] = ()) -> Batch:
     """Chunks before ``before_seq`` (the end when None), newest pages first, until a page of
     lines (or all of them) is read. Every query is indexed and LIMITed."""
     chunks = []
@@ -77,14 +81,15 @@ def read_older(store, run_id: int, before_seq: int | None, *, everything: bool =
             break
         before_seq = page[0].seq
         limit = min(limit * 2, MAX_QUERY_CHUNKS)
-    return _batch(chunks, more_older=more)
+    return _batch(chunks, secrets, more_older=more)
 
 
-def _batch(chunks, *, more_older: bool = False) -> Batch:
+def _batch(chunks, secrets: Sequence[str] = (), *, more_older: bool = False) -> Batch:
+    """Chunks as display lines, the job's known secret values masked."""
     lines: list[Line] = []
     width = 0
     for chunk in chunks:
-        part, part_width = clean_lines(chunk.stream, chunk.text)
+        part, part_width = clean_lines(chunk.stream, mask_values(chunk.text, secrets))
         lines.extend(part)
         width = max(width, part_width)
     first = chunks[0].seq if chunks else None
@@ -130,6 +135,8 @@ class RunLogScreen(Screen[None]):
         self.run: Run | None = None
         """The run row as last read."""
         self.job_name = ""
+        self._secrets: list[str] = []
+        """The job's secret values, masked wherever its output prints them."""
         self._polling = False
         self._poller = None
         self._pending: str | None = None
@@ -179,7 +186,9 @@ class RunLogScreen(Screen[None]):
             self.app.call_from_thread(self.query_one("#log-header", Static).update, str(exc))
             return
         job = get_job_by_id(store, run.job_id)
-        batch = read_older(store, self.run_id, None)
+        # Set before the first read; every later read starts after that one is applied.
+        self._secrets = job_secret_values(job, run.params)
+        batch = read_older(store, self.run_id, None, secrets=self._secrets)
         self.post_message(self.Loaded(batch, run=run, job_name=job.name if job else "?",
                                       where="start", generation=generation))
 
@@ -187,7 +196,8 @@ class RunLogScreen(Screen[None]):
     def _load_older(self, before_seq: int, everything: bool = False,
                     generation: int = 0) -> None:
         try:
-            batch = read_older(self.app.store, self.run_id, before_seq, everything=everything)
+            batch = read_older(self.app.store, self.run_id, before_seq, everything=everything,
+                               secrets=self._secrets)
         except Exception:
             self._busy_older = False
             raise
@@ -210,7 +220,7 @@ class RunLogScreen(Screen[None]):
             self._polling = False
             raise
         # _polling is cleared when this is applied, so no second read overlaps it.
-        self.post_message(self.Loaded(_batch(chunks), run=run, where="end",
+        self.post_message(self.Loaded(_batch(chunks, self._secrets), run=run, where="end",
                                       generation=generation))
 
     # ---- applying what was read ---------------------------------------------------------
@@ -292,11 +302,11 @@ class RunLogScreen(Screen[None]):
         now = self._now()
         end = run.finished_at or (now if run.status == "running" else None)
         seconds = (end - run.started_at).total_seconds() if end and run.started_at else None
-        title = Text(f"{self.job_name} · run #{run.id} · ", style="bold")
+        title = Text(f"{fmt.one_line(self.job_name)} · run #{run.id} · ", style="bold")
         title.append(fmt.status_label(run.status), style=fmt.STATUS_STYLES.get(run.status, ""))
         self._show("#log-title", title)
         head = Text()
-        head.append("trigger ", style="dim").append(f"{run.trigger}   ")
+        head.append("trigger ", style="dim").append(f"{fmt.one_line(run.trigger)}   ")
         head.append("attempt ", style="dim").append(f"{run.attempt}   ")
         head.append("scheduled ", style="dim")
         head.append(f"{fmt.local_time(run.scheduled_for, now)}   ")
@@ -306,11 +316,12 @@ class RunLogScreen(Screen[None]):
         head.append("exit code ", style="dim")
         head.append("-" if run.exit_code is None else str(run.exit_code))
         if run.host:
-            head.append("   host ", style="dim").append(run.host)
+            head.append("   host ", style="dim").append(fmt.one_line(run.host))
         if run.output_truncated:
             head.append("   output truncated (see »)", style="yellow")
         if run.error:
-            head.append("\nerror ", style="bold red").append(run.error, style="red")
+            head.append("\nerror ", style="bold red").append(
+                safe_text(mask_values(run.error, self._secrets)), style="red")
         self._show("#log-header", head)
         bar = self.query_one(ProgressBar)
         has_progress = run.progress_done is not None
@@ -321,7 +332,7 @@ class RunLogScreen(Screen[None]):
         elif run.status == "running":
             bar.update(total=None)  # indeterminate: the run reports no progress
         message = run.progress_message or ("" if has_progress else "no progress reported")
-        self._show("#log-progress-text", Text(message))
+        self._show("#log-progress-text", Text(fmt.one_line(message)))
 
     def _status(self) -> None:
         view = self.view
@@ -329,8 +340,8 @@ class RunLogScreen(Screen[None]):
                  f"{len(view.lines):,} lines" + (" (older above)" if self._more_older else "")]
         if view.needle:
             number, count = view.match_position()
-            parts.append(f"/{view.needle}: {number}/{count}" if count else
-                         f"/{view.needle}: no match")
+            needle = fmt.one_line(view.needle)  # typed, or pasted from the log
+            parts.append(f"/{needle}: {number}/{count}" if count else f"/{needle}: no match")
         parts.append("┃ stderr  » marker")
         self._show("#log-status", Text("  ·  ".join(parts)))
 

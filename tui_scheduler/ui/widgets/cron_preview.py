@@ -16,7 +16,7 @@ from textual.widgets import Static
 
 from tui_scheduler.core.cron import ScheduleError
 from tui_scheduler.core.schedule import describe, next_fires, parse_schedule, resolve_zone
-from tui_scheduler.ui.format import relative
+from tui_scheduler.ui.format import one_line, relative
 
 FIRES = 10
 # Short names for the ruler under a cron expression; ScheduleError.field uses the long ones.
@@ -123,8 +123,9 @@ def build_preview(text: str, zone_name: str, now: datetime, *, anchor: datetime 
         schedule_error = str(exc)
         schedule = None
         body.append(Text.assemble(("✘ ", "bold red"), ("invalid schedule", "bold red")))
-        body.extend(_ruler(" ".join(text.split()), exc.field))
-        body.append(Text(f"  {exc}", style="red"))
+        # What was typed (or stored) is echoed: its controls are made visible.
+        body.extend(_ruler(one_line(" ".join(text.split())), exc.field))
+        body.append(Text(f"  {one_line(exc)}", style="red"))
     fires: list[datetime] = []
     if schedule is not None:
         body.append(Text.assemble(("✔ ", "bold green"), (describe(schedule), "bold")))

@@ -19,10 +19,10 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui_scheduler.core.safe_text import is_safe, safe_text
+
 GUTTER = {"out": "  ", "err": "┃ ", "sys": "» "}
 ERROR_LINE = re.compile(r"error|fail|traceback|exception", re.IGNORECASE)
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 Line = tuple[str, str]
 """(stream, text): stream is "out", "err" or "sys"."""
@@ -31,17 +31,17 @@ Line = tuple[str, str]
 def clean_lines(stream: str, text: str) -> tuple[list[Line], int]:
     """One chunk's text as display-safe lines and their widest cell width.
 
-    Escape sequences would move the terminal's cursor, so they are removed; other
-    control characters become '�'; a carriage-return redraw keeps its last state.
+    A carriage-return redraw keeps its last state and tabs become spaces, as on a
+    terminal; every other control (escape sequences, C1, bidi overrides) is shown as a
+    stand-in such as ``^[`` (``safe_text``): the terminal never receives it, and the
+    reader sees that it was there.
     """
-    if "\x1b" in text:
-        text = _ANSI.sub("", text)
     body = text.removesuffix("\n")
     parts = body.split("\n")
     if "\r" in body or "\t" in body:
         parts = [p.rstrip("\r").rsplit("\r", 1)[-1].expandtabs(8) for p in parts]
-    if _CONTROL.search(body):
-        parts = [_CONTROL.sub("�", p) for p in parts]
+    if not is_safe(body):
+        parts = [safe_text(p, one_line=True) for p in parts]
     width = max(map(len, parts)) if body.isascii() else max(map(cell_len, parts))
     return [(stream, p) for p in parts], width
 

@@ -1,7 +1,8 @@
 """The one-line header: engine state, job counts and the clock.
 
 The state always has a symbol and a word ("● engine running", "⚠ engine trouble: ..."),
-so it reads the same without colour.
+so it reads the same without colour. Trouble text, host names and the attached daemon's
+description come from the database or errors: their controls are made visible.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tui_scheduler.ui.format import one_line
 from tui_scheduler.ui.rows import Palette
 
 
@@ -49,16 +51,16 @@ class StatusHeader(Widget):
         palette = self.palette
         left = Text("tui-scheduler  " if title else "", style="bold")
         if self.trouble:
-            left.append(f"⚠ engine trouble: {self.trouble}", style=palette.bad)
+            left.append(f"⚠ engine trouble: {one_line(self.trouble)}", style=palette.bad)
         elif self.attached and self.engine_state == "running":
             where = self.attached if holder else self.attached.split(" (")[0]
-            left.append(f"⇄ attached to engine on {where}", style=palette.good)
+            left.append(f"⇄ attached to engine on {one_line(where)}", style=palette.good)
         elif self.engine_state == "running":
             left.append("● engine running", style=palette.good)
         else:
             left.append(f"○ engine {self.engine_state}", style=palette.warn)
         if host and self.hostname and not self.trouble and not self.attached:
-            left.append(f" on {self.hostname}", style=palette.muted)
+            left.append(f" on {one_line(self.hostname)}", style=palette.muted)
         left.append(f"  {self.jobs} job{'s' if self.jobs != 1 else ''}")
         left.append(f"  ▶ {self.running} running", style=palette.live if self.running else "")
         if self.failed_24h is not None:

@@ -1,0 +1,1 @@
+"""Store tests: migrations and backups on real database files."""
