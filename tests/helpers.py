@@ -35,3 +35,24 @@ def finished_runs(store, job_id: int) -> list[Run]:
 
 def output_text(store, run_id: int) -> list[tuple[str, str]]:
     return iter_lines(read_chunks(store, run_id, limit=100_000))
+
+
+def cli(db: str, *args: str, stdin: str | None = None, timeout: float = 60):
+    """``tui-scheduler --db DB ARGS`` in a real subprocess."""
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "tui_scheduler", "--db", db, *args],
+                          capture_output=True, text=True, input=stdin, timeout=timeout,
+                          check=False, env={**os.environ, "COLUMNS": "100"})
+
+
+def assert_refused(result, *words: str, code: int = 2) -> str:
+    """Bad input: exit ``code``, one line on stderr naming the problem, no traceback."""
+    lines = result.stderr.splitlines()
+    assert result.returncode == code, (result.returncode, result.stderr[-2000:])
+    assert "Traceback" not in result.stderr and len(lines) == 1, result.stderr[-2000:]
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]

@@ -186,7 +186,7 @@ def test_refuses_files_that_are_not_ours(tmp_path):
     text_file = tmp_path / "notes.txt"
     text_file.write_text("precious notes\n")
     result = cli(str(text_file), "list")
-    assert result.returncode == 1 and "not an SQLite database" in result.stderr
+    assert result.returncode == 2 and "not an SQLite database" in result.stderr
     assert text_file.read_text() == "precious notes\n"
     truncated = tmp_path / "trunc.db"
     ok(str(truncated), "add", "x", "--manual", "--command", "true")

@@ -73,7 +73,7 @@ def _known_failure(exc: Exception) -> int | None:
         return 2
     if isinstance(exc, (StoreError, EngineLockedError, JobNotFound, RunNotFound)):
         _error(exc)
-        return 1
+        return getattr(exc, "code", 1)
     if isinstance(exc, OperationalError):
         reason = str(getattr(exc, "orig", exc)).splitlines()[0]
         if "readonly" in reason:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+from tui_scheduler.core.policies import MAX_ROW_ID, as_row_id
 from tui_scheduler.core.safe_text import safe_text
 from tui_scheduler.store.paths import resolve_db_path
 
@@ -27,6 +28,18 @@ class CliError(Exception):
     def __init__(self, message: str, code: int = 1):
         super().__init__(message)
         self.code = code
+
+
+def run_id_or_none(text: str) -> int | None:
+    """A RUN_ID argument as a number; None when it is not all digits (so maybe a job
+    name); CliError when it is digits but no run id can be that large."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = as_row_id(text)
+    if number is None:
+        raise CliError(f"run id {text} is too large (run ids go up to {MAX_ROW_ID}); "
+                       "see `tui-scheduler runs JOB` for the ids", 2)
+    return number
 
 
 # Commands that only read never change the schema: on an older database they say to run

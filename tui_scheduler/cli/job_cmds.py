@@ -86,6 +86,26 @@ def fields_from_args(args, *, creating: bool) -> dict[str, Any]:
     return fields
 
 
+def _settle_past_at(args, fields: dict[str, Any], zone_name: str) -> None:
+    """A one-off time that has passed would never fire: refuse it, or with --allow-past
+    make it run once right away, exactly as --at now does."""
+    if args.allow_past and args.at is None:
+        raise CliError("--allow-past only goes with --at TIME", 2)
+    if not str(fields.get("schedule", "")).startswith("at "):
+        return
+    try:
+        schedule = parse_schedule(fields["schedule"])
+        zone = resolve_zone(zone_name or None)
+    except ScheduleError:
+        return  # validation names the problem
+    if next_fires(schedule, datetime.now(UTC), zone, 1):
+        return
+    if not args.allow_past:
+        raise CliError(f"--at {args.at!r} has already passed, so the job would never run; "
+                       "give a future time, or add --allow-past to run it once right away", 2)
+    fields["schedule"] = "now"
+
+
 def job_summary(job: Job, *, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     fields = mask_fields(job_store.job_fields(job))
@@ -109,6 +129,7 @@ def job_summary(job: Job, *, now: datetime | None = None) -> dict[str, Any]:
 def cmd_add(args) -> int:
     store = open_db(args)
     fields = fields_from_args(args, creating=True)
+    _settle_past_at(args, fields, fields.get("timezone", ""))
     job = job_store.create_job(store, {"name": args.name, **fields})
     if args.json:
         emit_json(job_summary(job))
@@ -124,6 +145,9 @@ def cmd_edit(args) -> int:
         fields["name"] = args.rename
     if not fields:
         raise CliError("nothing to change: give at least one option (see edit --help)", 2)
+    if args.at is not None or args.allow_past:
+        zone = fields.get("timezone", job_store.get_job(store, args.name).timezone)
+        _settle_past_at(args, fields, zone)
     job = job_store.update_job(store, args.name, fields)
     if args.json:
         emit_json(job_summary(job))

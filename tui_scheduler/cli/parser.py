@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from typing import NoReturn
+
+from tui_scheduler.core.safe_text import safe_text
 
 SCHEDULE_HELP = """\
 schedules:
@@ -13,8 +16,29 @@ schedules:
   --cron @daily            also @hourly @midnight @weekly @monthly @yearly @annually @reboot.
   --every 90s | 5m | 2h    an interval; add "from 2026-12-01T09:00" to anchor it.
   --at "2026-12-01 09:00"  once, at a time in the job's zone; --at now runs once right away.
+                           A time that has passed is refused (add --allow-past to run once now).
   --manual                 never fires by itself; run it with `tui-scheduler run NAME`.
 """
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument error is one line on stderr with a pointer to the right --help, not the
+    whole usage block; exit code 2 as argparse has it."""
+
+    def __init__(self, *args, last_used: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._last_used = {} if last_used is None else last_used
+
+    def parse_known_args(self, args=None, namespace=None):
+        # Subcommand parsers run inside the main one; an unknown option is reported by
+        # the main parser, but the help that explains it is the subcommand's.
+        self._last_used["prog"] = self.prog
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str) -> NoReturn:
+        prog = self._last_used.get("prog", self.prog)
+        self.exit(2, f"{prog}: {safe_text(message, one_line=True)}; "
+                     f"try '{prog} --help'\n")
 
 
 def add_job_options(parser: argparse.ArgumentParser, *, creating: bool) -> None:
@@ -23,6 +47,9 @@ def add_job_options(parser: argparse.ArgumentParser, *, creating: bool) -> None:
     when.add_argument("--every", metavar="DUR", help="interval such as 90s, 5m, 2h")
     when.add_argument("--at", metavar="TIME", help="one-off date-time, or 'now'")
     when.add_argument("--manual", action="store_true", help="only runs when asked")
+    parser.add_argument("--allow-past", action="store_true",
+                        help="accept an --at time that has passed: the job runs once right "
+                             "away, as with --at now (otherwise such a time is refused)")
     what = parser.add_mutually_exclusive_group(required=creating)
     what.add_argument("--command", metavar="CMD",
                       help="shell command line (/bin/sh -c, or $SHELL -c with --env SHELL=...)")
@@ -69,7 +96,7 @@ def add_raw_option(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="tui-scheduler", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="A terminal console for scheduled jobs. With no command, opens the console.",
         epilog=SCHEDULE_HELP)
@@ -82,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, help_text: str, **kwargs) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help_text, description=help_text,
-                              formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+                              formatter_class=argparse.RawDescriptionHelpFormatter,
+                              last_used=parser._last_used, **kwargs)
 
     cron = command("cron", "describe a cron expression and print its next fire times",
                    epilog=SCHEDULE_HELP)

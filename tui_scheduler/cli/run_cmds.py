@@ -20,8 +20,9 @@ from tui_scheduler.cli.common import (
     local,
     open_db,
     parse_pairs,
+    run_id_or_none,
 )
-from tui_scheduler.core.policies import ACTIVE_STATUSES, Trigger
+from tui_scheduler.core.policies import ACTIVE_STATUSES, MAX_ROW_ID, Trigger
 from tui_scheduler.core.secrets import mask_values
 from tui_scheduler.store import control
 from tui_scheduler.store import jobs as job_store
@@ -30,6 +31,7 @@ from tui_scheduler.store.output import iter_lines, read_chunks
 from tui_scheduler.store.runs import RunNotFound, get_run, list_runs
 
 log = logging.getLogger("tui_scheduler")
+MAX_RUNS_LISTED = 100_000
 EXIT_FENCED = 75
 """The daemon's exit status once other engines declared it dead (EX_TEMPFAIL: start it
 again and it joins as a new member)."""
@@ -156,14 +158,23 @@ def cmd_stop(args) -> int:
 
     store = open_db(args)
     target = args.target
-    if target.isascii() and target.isdigit():
+    run_ids: list[int] = []
+    try:
+        number = run_id_or_none(target)
+    except CliError:
+        # All digits yet too large for a run id: it can only be a job's name.
         try:
-            run_ids = [get_run(store, int(target)).id]
+            job_store.get_job(store, target)
+        except job_store.JobNotFound:
+            raise CliError(f"{target!r} is neither a run id (they go up to {MAX_ROW_ID}) nor "
+                           "a job's name; see `tui-scheduler list`", 2) from None
+        number = None
+    if number is not None:
+        try:
+            run_ids = [get_run(store, number).id]
         except RunNotFound:
-            run_ids = []
-        if not run_ids:
-            run_ids = _stoppable_runs(store, target)
-    else:
+            pass
+    if not run_ids:
         run_ids = _stoppable_runs(store, target)
     if not run_ids:
         raise CliError(f"{target!r} has no running run and no retry waiting")
@@ -188,7 +199,9 @@ def cmd_runs(args) -> int:
 
     store = open_db(args)
     job = history_job(store, args.name, deleted=args.deleted)
-    runs = list_runs(store, job.id, limit=max(1, args.n))
+    if not 1 <= args.n <= MAX_RUNS_LISTED:
+        raise CliError(f"-n must be between 1 and {MAX_RUNS_LISTED}", 2)
+    runs = list_runs(store, job.id, limit=args.n)
     if args.json:
         gone = job.deleted_at is not None
         emit_json([{**run_record(run, job.name, job_store.job_secret_values(job, run.params)),
@@ -208,11 +221,12 @@ def cmd_runs(args) -> int:
 
 
 def cmd_log(args) -> int:
-    store = open_db(args)
-    if not (args.run_id.isascii() and args.run_id.isdigit()):
+    run_id = run_id_or_none(args.run_id)
+    if run_id is None:
         raise CliError(f"run id {args.run_id!r} must be a number (see `tui-scheduler runs JOB`)",
                        2)
-    follow_output(store, int(args.run_id), follow=args.follow, args=args)
+    store = open_db(args)
+    follow_output(store, run_id, follow=args.follow, args=args)
     return 0
 
 

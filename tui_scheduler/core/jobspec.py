@@ -18,6 +18,15 @@ MAX_TIMEOUT_S = 30 * 86400
 MAX_RETRIES = 100
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SECRET_REF = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
+KIB = 1024
+# Sizes in UTF-8 bytes. Generous for real use; they keep one job from costing seconds and
+# hundreds of MB every time a screen or `show` renders it.
+MAX_BYTES = {"description": 4 * KIB, "target": 64 * KIB, "workdir": 4 * KIB}
+MAX_VALUE_BYTES = 64 * KIB  # one env or param value
+MAX_KEY_BYTES = 256  # one env or param name
+MAX_ENTRIES = 256  # env or param entries per job
+MAX_TAG_CHARS = 64
+MAX_TAGS = 50
 
 DEFAULTS: dict[str, Any] = {
     "description": "", "kind": "command", "target": "", "schedule": "manual", "timezone": "",
@@ -47,10 +56,10 @@ def _number(value: Any, field: str, problems: dict[str, str], *, lo: float, hi: 
     try:
         number = int(value) if integer else float(value)
     except (TypeError, ValueError):
-        problems[field] = f"{value!r} is not a {'whole ' if integer else ''}number"
+        problems[field] = f"{_brief(value)} is not a {'whole ' if integer else ''}number"
         return None
     if integer and isinstance(value, float) and not value.is_integer():
-        problems[field] = f"{value!r} is not a whole number"
+        problems[field] = f"{_brief(value)} is not a whole number"
         return None
     if not lo <= number <= hi:
         problems[field] = f"{_plain(number)} is out of range {_plain(lo)} to {_plain(hi)}"
@@ -68,7 +77,7 @@ def _plain(number: float) -> str:
 def _choice(value: Any, field: str, enum: type, problems: dict[str, str]) -> str | None:
     allowed = [member.value for member in enum]
     if value not in allowed:
-        problems[field] = f"{value!r} is not one of {', '.join(allowed)}"
+        problems[field] = f"{_brief(value)} is not one of {', '.join(allowed)}"
         return None
     return value
 
@@ -86,6 +95,64 @@ def _mapping(value: Any, field: str, problems: dict[str, str]) -> dict:
     return value
 
 
+def _brief(value: Any, limit: int = 60) -> str:
+    """A user's value quoted for a message, cut short: a 30 MB value is not echoed."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else f"{shown[:limit]}... ({len(str(value))} chars)"
+
+
+def _size(limit: int) -> str:
+    return f"{limit // KIB} KiB" if limit % KIB == 0 else f"{limit} bytes"
+
+
+def _text_problem(text: str, limit: int) -> str | None:
+    """Why a text cannot be stored: a NUL byte (no process can receive it) or its size."""
+    if "\x00" in text:
+        return "contains a NUL byte, which commands and environments cannot carry"
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        return f"is too long ({size} bytes; the limit is {_size(limit)})"
+    return None
+
+
+def _plain_text(text: str, field: str, problems: dict[str, str]) -> None:
+    why = _text_problem(text, MAX_BYTES[field])
+    if why:
+        problems.setdefault(field, why)
+
+
+def _entries(mapping: dict, field: str, problems: dict[str, str], *,
+             kinds: tuple[type, ...]) -> dict:
+    """Env or params: bounded names and values of plain types, no NUL anywhere."""
+    if len(mapping) > MAX_ENTRIES:
+        problems[field] = f"has {len(mapping)} entries; the limit is {MAX_ENTRIES}"
+        return mapping
+    wanted = "a string or a number" + (" or true/false" if bool in kinds else "")
+    for key, value in mapping.items():
+        why = _text_problem(str(key), MAX_KEY_BYTES)
+        if why:
+            problems[field] = f"name {_brief(key)} {why}"
+        elif not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
+            problems[field] = (f"{key} is {type(value).__name__} {_brief(value)}; "
+                               f"it must be {wanted} (quote it in TOML)")
+        elif isinstance(value, str) and (why := _text_problem(value, MAX_VALUE_BYTES)):
+            problems[field] = f"the value of {key} {why}"
+        else:
+            continue
+        break
+    return mapping
+
+
+def _check_tags(tags: list[str], problems: dict[str, str]) -> None:
+    if len(tags) > MAX_TAGS:
+        problems["tags"] = f"{len(tags)} tags; the limit is {MAX_TAGS}"
+    elif long := [tag for tag in tags if len(tag) > MAX_TAG_CHARS]:
+        problems["tags"] = (f"tag {_brief(long[0])} is {len(long[0])} characters; the limit "
+                            f"is {MAX_TAG_CHARS}")
+    elif any("\x00" in tag for tag in tags):
+        problems["tags"] = "a tag contains a NUL byte"
+
+
 def _tags(value: Any) -> list[str]:
     if isinstance(value, str):
         value = value.split(",")
@@ -99,8 +166,11 @@ def validate_job_fields(raw: dict[str, Any]) -> dict[str, Any]:
     unknown = set(raw) - set(FIELDS)
     problems: dict[str, str] = {field: "is not a job field" for field in sorted(unknown)}
     values = {**DEFAULTS, **{k: v for k, v in raw.items() if k in FIELDS}}
-    name = str(values.get("name") or "").strip()
-    if not NAME_PATTERN.match(name):
+    name = str(values.get("name") or "")
+    if name != name.strip():
+        problems["name"] = (f"{_brief(name)} has spaces or a line break at its start or end; "
+                            "remove them (names are never trimmed)")
+    elif not NAME_PATTERN.fullmatch(name):
         problems["name"] = ("must be 1-100 characters: letters, digits and . _ - : @ +, "
                             "starting with a letter or digit")
     values["name"] = name
@@ -108,10 +178,10 @@ def validate_job_fields(raw: dict[str, Any]) -> dict[str, Any]:
     target = str(values["target"] or "").strip()
     if not target:
         problems["target"] = "is empty: give a command line or a module:function"
-    elif kind == JobKind.PYTHON and not PYTHON_REF.match(target):
-        problems["target"] = f"{target!r} is not a package.module:function reference"
-    elif "\x00" in target:
-        problems["target"] = "contains a NUL byte"
+    elif kind == JobKind.PYTHON and not PYTHON_REF.fullmatch(target):
+        problems["target"] = f"{_brief(target)} is not a package.module:function reference"
+    else:
+        _plain_text(target, "target", problems)
     values["target"] = target
     values["timezone"] = str(values["timezone"] or "").strip()
     try:
@@ -141,11 +211,13 @@ def validate_job_fields(raw: dict[str, Any]) -> dict[str, Any]:
     for flag in ("enabled", "paused", "stop_on_error", "restartable"):
         if not isinstance(values[flag], bool):
             problems[flag] = "must be true or false"
-    values["params"] = _mapping(values["params"], "params", problems)
-    env = _mapping(values["env"], "env", problems)
-    bad_env = [k for k in env if not ENV_NAME.match(str(k))]
-    if bad_env:
-        problems["env"] = f"{bad_env[0]!r} is not a valid environment variable name"
+    values["params"] = _entries(_mapping(values["params"], "params", problems), "params",
+                                problems, kinds=(str, int, float, bool))
+    env = _entries(_mapping(values["env"], "env", problems), "env", problems,
+                   kinds=(str, int, float))
+    bad_env = [k for k in env if not ENV_NAME.fullmatch(str(k))]
+    if bad_env and "env" not in problems:
+        problems["env"] = f"{_brief(bad_env[0])} is not a valid environment variable name"
     values["env"] = {str(k): str(v) for k, v in env.items()}
     if not isinstance(values["secrets"], str | list | tuple):
         problems["secrets"] = "must be a list of env or param names"
@@ -156,17 +228,20 @@ def validate_job_fields(raw: dict[str, Any]) -> dict[str, Any]:
         problems["secrets"] = (f"{bad_secret[0]!r} is not an env or param name to mark "
                                "secret (letters, digits, _ . -)")
     values["workdir"] = str(values["workdir"] or "").strip()
+    _plain_text(values["workdir"], "workdir", problems)
     values["tags"] = _tags(values["tags"])
+    _check_tags(values["tags"], problems)
     engines = str(values["engines"] or "").strip()
     if engines != "*":
         names = _tags(engines)
         bad = [name for name in names if not NAME_PATTERN.match(name)]
         if bad:
-            problems["engines"] = (f"{bad[0]!r} is not an engine name; use '*' for every "
+            problems["engines"] = (f"{_brief(bad[0])} is not an engine name; use '*' for every "
                                    "engine or a comma list of names")
         engines = ",".join(names)
     values["engines"] = engines
     values["description"] = str(values["description"] or "")
+    _plain_text(values["description"], "description", problems)
     if problems:
         raise JobSpecError(problems)
     return values

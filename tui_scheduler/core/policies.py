@@ -17,6 +17,19 @@ class RunStatus(StrEnum):
     MISSED = "missed"
 
 
+MAX_ROW_ID = 2**63 - 1
+"""The largest id a job or run can have (64-bit on SQLite and PostgreSQL)."""
+
+
+def as_row_id(ref: str | int) -> int | None:
+    """``ref`` as an id when it can be one: an int, or ASCII digits, up to MAX_ROW_ID.
+    Larger numbers cannot be ids (and would make the driver raise OverflowError)."""
+    if isinstance(ref, str) and not (ref.isascii() and ref.isdigit()):
+        return None
+    number = int(ref)
+    return number if 0 <= number <= MAX_ROW_ID else None
+
+
 ACTIVE_STATUSES = frozenset({RunStatus.SCHEDULED, RunStatus.RUNNING})
 FAILURE_STATUSES = frozenset({RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.INTERRUPTED})
 

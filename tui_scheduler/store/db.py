@@ -1,7 +1,9 @@
 """Opening the database safely: owner-only files, WAL, busy retries, schema checks.
 
-A file that is not ours is never overwritten: a non-SQLite file, a corrupt database or one
-from a newer schema is refused with a message that says what is wrong. Creating and
+A file that is not ours is never written to: ``identify.py`` looks at it read-only first,
+and a non-SQLite file, another program's database, a corrupt database or one from a newer
+schema is refused with a message that says what is wrong. A new database is only created
+where no file exists (or in an empty file that is already owner-only). Creating and
 upgrading the schema is store/migrate.py's job (Alembic).
 """
 
@@ -21,14 +23,19 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlmodel import Session, create_engine
 
 from tui_scheduler.store import migrate
+from tui_scheduler.store.identify import Found, NotOurs, identify_sqlite_file
 from tui_scheduler.store.migrate import OnOld
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
 
 
 class StoreError(Exception):
-    """The database cannot be used; the message says why and what to do."""
+    """The database cannot be used; the message says why and what to do. ``code`` is the
+    exit code: 2 when the path points at the wrong thing, 1 otherwise."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -52,7 +59,14 @@ class Store:
 
 
 def _prepare_sqlite_file(path: Path) -> None:
-    """Create the folder and file owner-only, or check an existing file is really SQLite."""
+    """Identify the file read-only; where none exists, create the folder and the file
+    owner-only."""
+    try:
+        found = identify_sqlite_file(path)
+    except NotOurs as exc:
+        raise StoreError(str(exc), exc.code) from None
+    if found is Found.OURS or path.exists():
+        return
     folder = path.parent
     if not folder.exists():
         try:
@@ -61,24 +75,18 @@ def _prepare_sqlite_file(path: Path) -> None:
             raise StoreError(f"cannot create folder {folder}: {exc.strerror}; "
                              "choose another place with --db PATH") from None
     elif not folder.is_dir():
-        raise StoreError(f"{folder} is not a folder; choose another place with --db PATH")
-    if path.is_dir():
-        raise StoreError(f"{path} is a folder, not a database file; pass a file path to --db")
-    if path.exists():
-        if not os.access(path, os.R_OK):
-            raise StoreError(f"cannot read {path}: permission denied")
-        with path.open("rb") as handle:
-            head = handle.read(len(SQLITE_MAGIC))
-        if head and head != SQLITE_MAGIC:
-            raise StoreError(f"{path} is not an SQLite database (it was left untouched); "
-                             "point --db at another file")
-        return
+        raise StoreError(f"{folder} is not a folder; choose another place with --db PATH", 2)
     if not os.access(folder, os.W_OK | os.X_OK):
         raise StoreError(f"cannot create {path}: folder {folder} is not writable; "
                          "choose another place with --db PATH")
     # Created before SQLite opens it so the mode is 0600 whatever the umask; SQLite gives
-    # its -wal and -shm files the same mode as the database file.
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, stat.S_IRUSR | stat.S_IWUSR)
+    # its -wal and -shm files the same mode as the database file. O_EXCL: never through a
+    # symbolic link, never over a file that appeared since it was identified.
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, stat.S_IRUSR | stat.S_IWUSR)
+    except OSError as exc:
+        raise StoreError(f"cannot create {path}: {exc.strerror}; "
+                         "choose another place with --db PATH") from None
     os.close(fd)
 
 
@@ -121,11 +129,12 @@ def _check_and_migrate(engine: Engine, location: str, on_old: OnOld = "upgrade")
             if result != "ok":
                 raise StoreError(f"{location} is damaged ({result}); restore it from a backup "
                                  "(it was left untouched)")
-        if not engine.dialect.has_table(conn, "meta") and engine.dialect.get_table_names(conn):
-            tables = set(engine.dialect.get_table_names(conn))
-            if not tables & {"job", "run"}:
-                raise StoreError(f"{location} is an SQLite database of another program "
-                                 "(it was left untouched); point --db at another file")
+        tables = set(engine.dialect.get_table_names(conn))
+        if tables and "meta" not in tables:
+            # SQLite files were identified before opening; this guards PostgreSQL, where
+            # even tables named job and run do not make a database ours.
+            raise StoreError(f"{location} is a database of another program (it was left "
+                             "untouched); point --db at another database", 2)
     try:
         migrate.ensure_schema(engine, location, on_old)
     except migrate.SchemaError as exc:

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import delete, func
 from sqlmodel import col, select
 
-from tui_scheduler.core.policies import ACTIVE_STATUSES
+from tui_scheduler.core.policies import ACTIVE_STATUSES, as_row_id
 from tui_scheduler.store.db import Store
 from tui_scheduler.store.models import Control, Job, OutputChunk, Run
 
@@ -45,8 +45,9 @@ def find_deleted(store: Store, ref: str | int) -> list[Job]:
     """Deleted jobs that ``ref`` names: the one with that id, else every deleted job
     with that name, most recently deleted first."""
     with store.session() as session:
-        if isinstance(ref, int) or (ref.isascii() and ref.isdigit()):
-            by_id = session.exec(_deleted_query().where(Job.id == int(ref))).first()
+        job_id = as_row_id(ref)
+        if job_id is not None:
+            by_id = session.exec(_deleted_query().where(Job.id == job_id)).first()
             if by_id is not None:
                 return [by_id]
         query = _deleted_query().where(Job.name == str(ref))

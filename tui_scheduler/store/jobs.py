@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from tui_scheduler.core.jobspec import DEFAULTS, JobSpecError, validate_job_fields
+from tui_scheduler.core.policies import as_row_id
 from tui_scheduler.core.secrets import MASK, restore_masked, secret_values
 from tui_scheduler.store import notify
 from tui_scheduler.store.db import Store
@@ -102,8 +103,9 @@ def _apply(job: Job, values: dict[str, Any]) -> None:
 
 def _find(session: Session, ref: str | int) -> Job | None:
     query = select(Job).where(col(Job.deleted_at).is_(None))
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isascii() and ref.isdigit()):
-        by_id = session.exec(query.where(Job.id == int(ref))).first()
+    job_id = as_row_id(ref)
+    if job_id is not None:
+        by_id = session.exec(query.where(Job.id == job_id)).first()
         if by_id is not None:
             return by_id
     return session.exec(query.where(Job.name == str(ref))).first()
