@@ -95,7 +95,7 @@ def test_more_due_runs_than_runners_each_run_once_with_their_real_start(
         assert run.started_at >= due
     starts = sorted(r.started_at for j in jobs for r in runs_of(store, j.id))
     assert (starts[-1] - starts[0]).total_seconds() > 0.2
-    assert engine._python_pool.threads <= 2
+    assert engine.launcher.python_pool.threads <= 2
 
 
 def test_burst_output_is_complete_when_each_run_is_recorded_finished(
@@ -159,7 +159,7 @@ def test_timeout_holds_and_a_stuck_function_does_not_starve_the_queue(
     assert again.finished.wait(5) and again.status == "skipped"
     wait_for(lambda: any(what == "returned" for _, what, _ in _calls(out)), timeout=6,
              what="the stubborn function to return")
-    wait_for(lambda: not engine._busy[stuck.id], what="the job to be released")
+    wait_for(lambda: not engine.slots.busy[stuck.id], what="the job to be released")
 
 
 def test_jobs_sharing_a_schedule_share_one_apscheduler_job(store, make_engine, tmp_path,

@@ -13,7 +13,7 @@ from tui_scheduler.core import schedule as schedule_module
 from tui_scheduler.core.schedule import Schedule, ScheduleError, parse_schedule
 
 CORE = Path(schedule_module.__file__).parent
-OWN_MODULES = ("cron", "firetimes", "describe", "schedule", "durations")
+OWN_MODULES = ("cron", "firetimes", "describe", "schedule", "schedule_value", "durations")
 
 
 @pytest.mark.parametrize(

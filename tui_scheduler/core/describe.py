@@ -15,7 +15,7 @@ from .cron import DAY_FULL, MONTH_FULL, CronExpr, CronField, CronItem
 from .durations import format_duration
 
 if TYPE_CHECKING:
-    from .schedule import Schedule
+    from .schedule_value import Schedule
 
 # Listing every time ("At 09:00, 12:00 and 17:00") stops being readable beyond this.
 _MAX_LISTED_TIMES = 8

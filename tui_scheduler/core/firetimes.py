@@ -34,7 +34,7 @@ from croniter import CroniterBadDateError, croniter
 from .cron import CronExpr, ScheduleError, printable
 
 if TYPE_CHECKING:
-    from .schedule import Schedule
+    from .schedule_value import Schedule
 
 _TICK = timedelta(seconds=1)
 # Each step either returns or moves past a DST gap; a handful is plenty.

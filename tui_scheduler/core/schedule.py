@@ -3,6 +3,7 @@
 Kinds: ``cron`` (5 fields, 6 with leading seconds, or a macro), ``interval``
 ("every 5m", optionally "from <start>"), ``once`` ("at <date time>", or "now"),
 ``manual`` (never fires by itself) and ``reboot`` (fires when the engine starts).
+``Schedule`` (in ``schedule_value.py``, re-exported here) is the parsed value;
 ``Schedule.text`` is canonical: parsing it again gives an equal Schedule, so it is what
 the store keeps. Fire times live in ``firetimes.py`` and descriptions in
 ``describe.py``; both are re-exported here so callers need one import.
@@ -11,15 +12,16 @@ the store keeps. Fire times live in ``firetimes.py`` and descriptions in
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
-from .cron import CronExpr, ScheduleError, parse_cron, printable
+from .cron import ScheduleError, parse_cron, printable
 from .describe import describe
 from .durations import UNIT_HINT, DurationError, format_duration, parse_duration
 from .firetimes import localize, next_fire_after, next_fires, resolve_zone
+from .schedule_value import KINDS, Schedule
 
 __all__ = [
+    "KINDS",
     "Schedule",
     "ScheduleError",
     "describe",
@@ -34,7 +36,6 @@ MAX_TEXT = 256
 MAX_INTERVAL_DAYS = 366
 # Keeps every conversion to and from UTC inside datetime's years 1-9999.
 MIN_YEAR, MAX_YEAR = 1970, 9998
-KINDS = ("cron", "interval", "once", "manual", "reboot")
 _EXAMPLES = "'0 9 * * 1-5', '@daily', 'every 5m', 'at 2026-12-01 09:00', 'now' or 'manual'"
 _MOMENT = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[t ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?"
@@ -42,27 +43,6 @@ _MOMENT = re.compile(
     re.ASCII,
 )
 _MOMENT_HINT = "expected a date and time like 2026-12-01 09:00"
-
-
-@dataclass(frozen=True)
-class Schedule:
-    kind: str
-    """"cron", "interval", "once", "manual" or "reboot"."""
-    text: str
-    """Canonical text, what the store keeps; parse_schedule(text) gives this Schedule back."""
-    cron: CronExpr | None = None
-    """kind == "cron": the parsed expression."""
-    interval_seconds: int | None = None
-    """kind == "interval": whole seconds between fires."""
-    start: datetime | None = None
-    """kind == "interval": first fire; naive means wall time in the job's zone."""
-    at: datetime | None = None
-    """kind == "once": the fire time; naive means wall time in the job's zone."""
-
-    @property
-    def fires_by_clock(self) -> bool:
-        """False for manual and @reboot schedules, which no clock ever triggers."""
-        return self.kind in ("cron", "interval", "once")
 
 
 def parse_schedule(text: str, *, now: datetime | None = None) -> Schedule:

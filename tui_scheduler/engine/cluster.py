@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 
-from tui_scheduler.engine.lock import LockHolder
+from tui_scheduler.engine.holder import LockHolder
 from tui_scheduler.store.db import Store
 from tui_scheduler.store.models import EngineNode
 from tui_scheduler.store.writer import Fenced

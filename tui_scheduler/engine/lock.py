@@ -10,15 +10,17 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import psutil
 from sqlalchemy import delete, insert, select, text, update
 
+from tui_scheduler.engine.cluster import live_node
+from tui_scheduler.engine.holder import LockHolder
 from tui_scheduler.store.db import Store
 from tui_scheduler.store.models import EngineLock
 
+__all__ = ["EngineLock", "EngineLockedError", "LockHolder", "live_holder", "process_alive"]
 _lock = EngineLock.__table__
 STALE_AFTER = timedelta(seconds=30)
 
@@ -33,15 +35,6 @@ class EngineLockedError(RuntimeError):
             f"another engine is running on {location}: host {holder.host}, pid {holder.pid}, "
             f"since {holder.started_at.astimezone():%Y-%m-%d %H:%M:%S} (last heartbeat "
             f"{age:.0f}s ago); stop it first or use another --db")
-
-
-@dataclass(frozen=True)
-class LockHolder:
-    host: str
-    pid: int
-    token: str
-    started_at: datetime
-    heartbeat_at: datetime
 
 
 def process_alive(pid: int, since: datetime) -> bool:
@@ -75,8 +68,6 @@ def read_holder(store: Store) -> LockHolder | None:
 def live_holder(store: Store) -> LockHolder | None:
     """The live engine serving this database, if any (on PostgreSQL: any live one)."""
     if not store.is_sqlite:
-        from tui_scheduler.engine.cluster import live_node
-
         return live_node(store)
     holder = read_holder(store)
     if holder is not None and holder_alive(holder, datetime.now(UTC)):

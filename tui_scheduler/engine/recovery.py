@@ -49,7 +49,7 @@ def recover(engine, cutoff: datetime) -> None:
     if getattr(engine.lock, "first", True):
         # With other engines alive on a shared database, fires were not missed.
         _account_missed_fires(engine, cutoff)
-    for job in list(engine._jobs.values()):
+    for job in list(engine.jobs.values()):
         if job.enabled and not job.paused and job.schedule == "@reboot":
             engine.fire(job.id, engine.started_at, Trigger.SCHEDULE)
 
@@ -78,7 +78,7 @@ def _recover_runs(engine, dead_owner: str | None = None,
         if shared and run.status == RunStatus.SCHEDULED and not run.owner:
             continue  # a queued run of some live engine (queued rows carry no owner)
         if run.status == RunStatus.SCHEDULED:
-            if run.trigger == Trigger.RETRY and run.job_id in engine._jobs:
+            if run.trigger == Trigger.RETRY and run.job_id in engine.jobs:
                 engine.retries.arm(run.id, run.job_id,
                                    max(run.scheduled_for or records.utcnow(), records.utcnow()))
                 continue
@@ -98,7 +98,7 @@ def _recover_runs(engine, dead_owner: str | None = None,
     restarts = [run for run, landed in settled
                 if landed.exception() is None and landed.result()]
     for run in restarts:
-        job = engine._jobs.get(run.job_id)
+        job = engine.jobs.get(run.job_id)
         if job is None or not job.restartable or not job.enabled or run.attempt > MAX_RESTARTS:
             continue
         engine.fire(run.job_id, run.scheduled_for, Trigger.RESTART,
@@ -155,7 +155,7 @@ def missed_fires(job: Job, cutoff: datetime) -> list[datetime]:
 
 
 def _account_missed_fires(engine, cutoff: datetime) -> None:
-    for job in list(engine._jobs.values()):
+    for job in list(engine.jobs.values()):
         if not job.enabled or job.paused:
             continue
         fires = missed_fires(job, cutoff)

@@ -13,18 +13,36 @@ ticker and the NOTIFY waker) look at the same moment.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 
 from tui_scheduler.core.policies import RunStatus
 from tui_scheduler.engine import records
-from tui_scheduler.store.models import Control
-
-if TYPE_CHECKING:
-    from tui_scheduler.engine.scheduler import Engine
+from tui_scheduler.engine.retries import RetryBook
+from tui_scheduler.engine.runs import ActiveRun, RunExecutor
+from tui_scheduler.store.db import Store
+from tui_scheduler.store.models import Control, Job
+from tui_scheduler.store.writer import BatchWriter
 
 _control = Control.__table__
+
+
+class Engine(Protocol):
+    """What serving a request needs of the engine (``scheduler.Engine`` fits)."""
+
+    store: Store
+    writer: BatchWriter
+    lock: Any
+    """``shared`` (absent on SQLite) and ``token``, to claim a request."""
+    executor: RunExecutor
+    retries: RetryBook
+
+    def job(self, job_id: int) -> Job | None: ...
+    def runs_here(self, job: Job) -> bool: ...
+    def run_now(self, job_id: int, params: dict[str, Any] | None = None) -> ActiveRun | None: ...
+    def stop_or_cancel(self, run_id: int, *, kill: bool = False) -> str | None: ...
+    def reload(self, job_ids: set[int] | None = None) -> None: ...
 
 
 def serve_requests(engine: Engine) -> None:

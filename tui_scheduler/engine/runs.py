@@ -1,7 +1,9 @@
-"""The life of one run: record it, execute it, stream its output and progress, finish it.
+"""The life of one run: record its start, execute it, stream its output and progress,
+finish it.
 
 ``RunExecutor`` is shared by the scheduling engine and by a foreground ``tui-scheduler run``
 when no engine holds the database. Scheduling decisions (overlap, retries) live in the engine.
+How the code is called is ``job_call.py``; how the end is recorded, ``finishing.py``.
 
 A run is released (``on_release``: the engine frees its overlap slot, starts what queued
 behind it, schedules a retry) once two things have happened: its end is committed, and
@@ -11,134 +13,26 @@ stop request is recorded at once but keeps its job busy until it really returns.
 
 from __future__ import annotations
 
-import json
-import logging
 import os
-import re
 import socket
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from tui_scheduler.core.policies import JobKind, RunStatus
-from tui_scheduler.core.progress import Progress
+from tui_scheduler.core.policies import RunStatus
 from tui_scheduler.engine import records
-from tui_scheduler.engine.batching import FinishBatcher, OrderedWriter, RunWrites
-from tui_scheduler.engine.events import EventBus, RunFinished, RunOutput, RunProgress, RunStarted
-from tui_scheduler.engine.process import CommandRunner, ProcessOutcome, StopRequest
-from tui_scheduler.engine.pyjob import JobContext, call_python
+from tui_scheduler.engine.active import ActiveRun, Flag
+from tui_scheduler.engine.batching import OrderedWriter
+from tui_scheduler.engine.events import EventBus, RunOutput, RunProgress, RunStarted
+from tui_scheduler.engine.finishing import RunFinisher
+from tui_scheduler.engine.job_call import call_job, param_env
+from tui_scheduler.engine.process import ProcessOutcome
 from tui_scheduler.engine.sink import DEFAULT_CAP, OutputSink
 from tui_scheduler.store.db import Store
-from tui_scheduler.store.jobs import get_job_by_id
-from tui_scheduler.store.models import Job
-from tui_scheduler.store.runs import last_success_time
-from tui_scheduler.store.writer import BatchWriter, Fenced
+from tui_scheduler.store.writer import BatchWriter
 
-log = logging.getLogger(__name__)
+__all__ = ["ActiveRun", "Flag", "RunExecutor", "param_env"]
 
-
-class Flag:
-    """``threading.Event``'s set / is_set / wait for flags set once, at a fraction of its
-    cost to create (an Event builds a Condition; a burst creates three per fire)."""
-
-    __slots__ = ("_lock", "_set")
-
-    def __init__(self) -> None:
-        self._set = False
-        self._lock = threading.Lock()
-        self._lock.acquire()
-
-    def is_set(self) -> bool:
-        return self._set
-
-    def set(self) -> None:
-        self._set = True
-        self._release()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        if self._set:
-            return True
-        if timeout is None:
-            got = self._lock.acquire()
-        else:
-            got = self._lock.acquire(timeout=max(0.0, timeout))
-        if got:
-            self._release()  # pass it on to the next waiter
-        return self._set
-
-    def _release(self) -> None:
-        try:
-            self._lock.release()
-        except RuntimeError:
-            pass  # already released: set twice, or a waiter passing it on
-
-
-def _stop_request() -> StopRequest:
-    return StopRequest(event=Flag())  # CommandRunner only sets, and asks is_set()
-
-
-@dataclass(slots=True)
-class ActiveRun:
-    """A run this process is executing (or about to). (Slots: a burst makes thousands.)"""
-
-    job: Job
-    trigger: str
-    scheduled_for: datetime | None
-    attempt: int = 1
-    params: dict[str, Any] = field(default_factory=dict)
-    run_id: int | None = None
-    row: str = "none"
-    """What the database holds for it yet: "none", "scheduled" (queued, retry) or "running"."""
-    stop: StopRequest = field(default_factory=_stop_request)
-    sink: OutputSink | None = None
-    """Created with its first output line (most short runs print nothing)."""
-    adopted: bool = False
-    started_at: datetime | None = None
-    progress: Progress | None = None
-    progress_dirty: bool = False
-    pid: int | None = None
-    pid_dirty: bool = False
-    status: str | None = None
-    context: Any = None
-    emitted_lines: int = 0
-    recorded: Flag = field(default_factory=Flag)
-    """Set once the run has its row (and ``run_id``)."""
-    finished: Flag = field(default_factory=Flag)
-    force_queue: bool = False
-    deadline: float | None = None
-    """Monotonic time a python run times out at (the watchdog enforces it)."""
-    stop_kind: str | None = None
-    """'stopped' or 'timed_out' once the watchdog told a python run to stop."""
-    abandon_at: float | None = None
-    closed: bool = False
-    """The result is recorded; a late return of an abandoned function changes nothing."""
-    finish_lock: threading.Lock = field(default_factory=threading.Lock)
-    launched: bool = False
-    """Its code has begun (or is about to): a stop no longer settles it on the spot."""
-    start_dirty: bool = False
-    """``started_at`` is the real start, newer than the provisional one in its row."""
-    parts_left: int = 2
-    """Release once both its end is committed and its code returned (see module doc)."""
-    writes: RunWrites | None = None
-
-
-def _job_params(job: Job) -> dict[str, Any]:
-    text = job.params
-    return {} if not text or text == "{}" else json.loads(text)
-
-
-def param_env(params: dict[str, Any]) -> dict[str, str]:
-    """Parameters as environment variables, never spliced into the shell command."""
-    env = {"TUI_SCHEDULER_PARAMS_JSON": json.dumps(params, sort_keys=True)}
-    for key, value in params.items():
-        name = "PARAM_" + re.sub(r"[^A-Za-z0-9_]", "_", str(key)).upper()
-        env[name] = value if isinstance(value, str) else json.dumps(value)
-    return env
 
 
 class RunExecutor:
@@ -157,13 +51,12 @@ class RunExecutor:
         """Whether to hold a run's end back for a later ``flush_finishes`` (a burst is
         still waiting to start: see ``FinishBatcher``)."""
         self._ordered = OrderedWriter(writer)
-        self._finishes = FinishBatcher(self._ordered)
-        self._held: deque[tuple[ActiveRun, ProcessOutcome]] = deque()
         self.bus = bus
         self.output_cap = output_cap
         self.host = socket.gethostname()
         self.owner = f"{self.host}:{os.getpid()}"
         self.active: dict[int, ActiveRun] = {}
+        self._finisher = RunFinisher(self._ordered, bus, self.active, self._part_done)
 
     def execute(self, run: ActiveRun, *, wait: bool = True) -> ActiveRun:
         """Record the start, run the job to its end, record the result. Blocking; with
@@ -194,7 +87,7 @@ class RunExecutor:
             self.adopt(run)
         self.bus.emit(RunStarted(run.run_id, run.job.id, run.trigger, run.started_at))
         try:
-            outcome = self._launch(run)
+            outcome = call_job(run, self.store, self._sink)
         except Exception as exc:  # noqa: BLE001 - a launch failure is the run's result
             outcome = ProcessOutcome(exit_code=None, signal_name=None, stopped=False,
                                      timed_out=False, last_stderr=f"could not start: {exc}")
@@ -234,61 +127,10 @@ class RunExecutor:
                 return False
             run.closed = True
         self._part_done(run)
-        self._record_finish(run, ProcessOutcome(
+        self._finisher.record(run, ProcessOutcome(
             exit_code=None, signal_name=None, stopped=True, timed_out=False,
             last_stderr="before it started"), wait=False)
         return True
-
-    def _launch(self, run: ActiveRun) -> ProcessOutcome:
-        job = run.job
-        params = _job_params(job)
-        if run.params:
-            params = {**params, **run.params}
-
-        def on_line(stream: str, line: str) -> None:
-            self._sink(run).append(stream, line)
-
-        def on_lines(stream: str, lines: list[str]) -> None:
-            self._sink(run).extend(stream, lines)
-
-        def on_progress(progress: Progress) -> None:
-            run.progress = progress.following(run.progress)
-            run.progress_dirty = True
-
-        if job.kind == JobKind.PYTHON:
-            def load_state() -> dict[str, Any]:
-                # Read fresh: the engine's copy of the job predates the last run's save.
-                stored = get_job_by_id(self.store, job.id)
-                return json.loads((stored or job).state or "{}")
-
-            ctx = JobContext(
-                run_id=run.run_id, job_name=job.name, params=params, trigger=run.trigger,
-                _on_line=on_line, _on_progress=on_progress,
-                _load_last_success=lambda: last_success_time(self.store, job.id),
-                _load_state=load_state)
-            run.context = ctx
-            if job.timeout_s:
-                run.deadline = time.monotonic() + job.timeout_s
-            outcome = call_python(job.target, ctx)
-            outcome.stopped = run.stop_kind == "stopped"
-            outcome.timed_out = run.stop_kind == "timed_out"
-            return outcome
-        job_env = json.loads(job.env or "{}")
-        env = {**os.environ, **job_env, **param_env(params),
-               "PYTHONUNBUFFERED": "1", "TUI_SCHEDULER_RUN_ID": str(run.run_id),
-               "TUI_SCHEDULER_JOB": job.name, "TUI_SCHEDULER_TRIGGER": run.trigger}
-
-        def on_spawn(pid: int) -> None:
-            run.pid = pid
-            run.pid_dirty = True
-
-        runner = CommandRunner(job.target, env=env, cwd=job.workdir or None,
-                               on_lines=on_lines, on_progress=on_progress,
-                               on_spawn=on_spawn,
-                               # As cron does: the job's own SHELL (a crontab's SHELL=
-                               # line), never the engine's login shell from os.environ.
-                               shell=job_env.get("SHELL") or "/bin/sh")
-        return runner.run(timeout=job.timeout_s, grace=job.stop_grace_s, stop=run.stop)
 
     def _close(self, run: ActiveRun, outcome: ProcessOutcome, *, returned: bool,
                wait: bool) -> None:
@@ -303,9 +145,9 @@ class RunExecutor:
             return
         if not wait and self.hold_finish is not None and self.hold_finish(run):
             # A burst is still starting: record this end with the others afterwards.
-            self._held.append((run, outcome))
+            self._finisher.hold(run, outcome)
             return
-        self._record_finish(run, outcome, wait=wait)
+        self._finisher.record(run, outcome, wait=wait)
 
     def abandon(self, run: ActiveRun) -> None:
         """After an unexpected error: forget the run and release it (once)."""
@@ -342,89 +184,9 @@ class RunExecutor:
                 timed_out=run.stop_kind == "timed_out",
                 last_stderr="did not honour the stop request"), returned=False, wait=False)
 
-    def _record_finish(self, run: ActiveRun, outcome: ProcessOutcome, *, wait: bool,
-                       hold: bool = False) -> None:
-        if outcome.stopped:
-            status, error = RunStatus.STOPPED, run.stop.reason
-        elif outcome.timed_out:
-            status, error = RunStatus.TIMED_OUT, f"timed out after {run.job.timeout_s:g}s"
-        elif outcome.exit_code == 0:
-            status, error = RunStatus.SUCCEEDED, ""
-        else:
-            status = RunStatus.FAILED
-            if outcome.signal_name:
-                error = f"killed by {outcome.signal_name}"
-            elif outcome.exit_code is None:
-                error = outcome.last_stderr or "failed"
-            else:
-                error = f"exit code {outcome.exit_code}"
-            if outcome.last_stderr and outcome.exit_code is not None:
-                error += f": {outcome.last_stderr}"
-        if outcome.last_stderr and status in (RunStatus.STOPPED, RunStatus.TIMED_OUT) \
-                and outcome.exit_code is None:
-            error += f" ({outcome.last_stderr})"
-        sink = run.sink
-        if sink is not None:
-            sink.flush()
-        progress = run.progress
-        final_progress = (progress.done, progress.total, progress.message or "") \
-            if progress else None
-        ctx = run.context
-        job_state = (run.job.id, ctx.state) if ctx is not None and ctx.state_loaded else None
-        values = records.finish_values(
-            status=status, exit_code=outcome.exit_code, error=error, progress=final_progress,
-            output_bytes=sink.total_bytes if sink is not None else 0, started_at=run.started_at)
-        # Behind this run's own output writes; batched with other runs' ends.
-        future = self._finishes.add((run.run_id, values, job_state),
-                                    after=run.writes.last if run.writes else 0, hold=hold)
-        finished = (status, outcome.exit_code, error)
-        if wait:
-            self._complete(run, *self._recorded(run, future.result(), finished))
-        else:
-            future.add_done_callback(lambda done: self._committed(done, run, finished))
-
-    def _committed(self, future: Future, run: ActiveRun, finished: tuple) -> None:
-        """On the writer thread, once the end is committed (or could not be)."""
-        error = future.exception()
-        if error is None:
-            self._complete(run, *self._recorded(run, future.result(), finished))
-            return
-        if isinstance(error, Fenced):
-            log.warning("run %s (%s) ended %s here, not recorded: %s", run.run_id,
-                        run.job.name, finished[0], error)
-        else:
-            log.error("could not record the end of run %s: %s", run.run_id, error)
-        self.active.pop(run.run_id, None)
-        self._part_done(run)
-
-    @staticmethod
-    def _recorded(run: ActiveRun, settled: dict[int, str] | None, finished: tuple) -> tuple:
-        """The end as the database has it: another engine's decision, where one took this
-        run over while this engine was frozen, stands (the one here was not written)."""
-        status = (settled or {}).get(run.run_id)
-        if status is None:
-            return finished
-        log.warning("run %s (%s) ended %s here, but another engine had already recorded "
-                    "it %s: that stands", run.run_id, run.job.name, finished[0], status)
-        return status, None, "settled by another engine"
-
-    def _complete(self, run: ActiveRun, status: str, exit_code: int | None, error: str) -> None:
-        run.status = status
-        self.active.pop(run.run_id, None)
-        self._part_done(run)
-        run.finished.set()
-        self.bus.emit(RunFinished(run.run_id, run.job.id, status, exit_code, error))
-
     def flush_finishes(self) -> None:
         """Record the ends held back during a burst, in one write."""
-        held = self._held
-        while held:
-            try:
-                run, outcome = held.popleft()
-            except IndexError:
-                break
-            self._record_finish(run, outcome, wait=False, hold=True)
-        self._finishes.flush()
+        self._finisher.flush()
 
     def stop(self, run_id: int, *, kill: bool = False, reason: str = "stopped by operator") -> bool:
         run = self.active.get(run_id)

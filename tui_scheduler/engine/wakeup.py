@@ -16,15 +16,24 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from tui_scheduler.store import notify
-
-if TYPE_CHECKING:
-    from tui_scheduler.engine.scheduler import Engine
+from tui_scheduler.store.db import Store
 
 log = logging.getLogger(__name__)
 _KINDS = frozenset({notify.REQUEST, notify.META, notify.ANY})
+
+
+class Engine(Protocol):
+    """What the waker needs of the engine (``scheduler.Engine`` fits)."""
+
+    store: Store
+    running: bool
+    lost_lock: bool
+
+    def poll(self) -> None:
+        """Reload jobs edited elsewhere, then serve waiting requests."""
 
 
 class ControlWaker:
@@ -66,7 +75,7 @@ class ControlWaker:
                 if self._stop.is_set() or not engine.running or engine.lost_lock:
                     continue
                 try:
-                    engine._poll()
+                    engine.poll()
                     self.served += 1
                 except Exception:  # the ticker's poll is still there
                     log.exception("serving a notified request failed")

@@ -41,26 +41,30 @@ def list_runs(store: Store, job_id: int, *, limit: int = 50,
         return list(session.exec(query).all())
 
 
-def runs_after(store: Store, job_id: int, after_id: int, limit: int = 200) -> list[Run]:
-    """A job's runs newer than ``after_id``, oldest first (indexed by job_id, id)."""
+def first_page(store: Store, job_id: int, *, limit: int = 50) -> tuple[list[Run], int]:
+    """A job's newest runs (``list_runs``) and how many it has, in one session: what the
+    job detail screen shows first."""
     with store.session() as session:
-        query = (select(Run).where(Run.job_id == job_id).where(col(Run.id) > after_id)
-                 .order_by(col(Run.id)).limit(limit))
-        return list(session.exec(query).all())
+        query = (select(Run).where(Run.job_id == job_id)
+                 .order_by(col(Run.id).desc()).limit(limit))
+        runs = list(session.exec(query).all())
+        total = session.exec(select(func.count()).select_from(Run)
+                             .where(Run.job_id == job_id)).one()
+    return runs, total
 
 
-def runs_by_id(store: Store, ids: list[int]) -> list[Run]:
-    """The runs with these ids (any order; missing ids are left out)."""
-    if not ids:
-        return []
+def runs_changed(store: Store, job_id: int, newest: int,
+                 active: list[int]) -> tuple[list[Run], list[Run]]:
+    """What a job's run list needs on refresh, in one session: its runs newer than
+    ``newest`` (newest first, at most 200) and the fresh rows of the runs shown as
+    ``active`` (any order)."""
     with store.session() as session:
-        return list(session.exec(select(Run).where(col(Run.id).in_(ids))).all())
-
-
-def count_runs(store: Store, job_id: int) -> int:
-    with store.session() as session:
-        return session.exec(select(func.count()).select_from(Run)
-                            .where(Run.job_id == job_id)).one()
+        query = (select(Run).where(Run.job_id == job_id).where(col(Run.id) > newest)
+                 .order_by(col(Run.id)).limit(200))
+        new_runs = list(reversed(session.exec(query).all()))
+        changed = list(session.exec(select(Run).where(col(Run.id).in_(active))).all()) \
+            if active else []
+    return new_runs, changed
 
 
 def active_runs(store: Store) -> list[Run]:

@@ -22,10 +22,17 @@ import sys
 import termios
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from tui_scheduler.ui.app import SchedulerApp
+
+class SchedulerApp(Protocol):
+    """What a hang-up needs of the console app (declared here, so this module does not
+    import the app that installs it)."""
+
+    boot: Any
+    """The app's start-up helper (None before it exists): ``stop_engine()``."""
+
+    def exit(self) -> None: ...
 
 SIGNALS = (signal.SIGHUP, signal.SIGTERM)
 TEARDOWN_GRACE_S = 3.0

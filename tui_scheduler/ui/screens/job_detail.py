@@ -30,14 +30,7 @@ from tui_scheduler.core.schedule import (
 )
 from tui_scheduler.store.jobs import get_job_by_id
 from tui_scheduler.store.models import Job, Run
-from tui_scheduler.store.runs import (
-    JobStats,
-    count_runs,
-    job_stats,
-    list_runs,
-    runs_after,
-    runs_by_id,
-)
+from tui_scheduler.store.runs import JobStats, first_page, job_stats, list_runs, runs_changed
 from tui_scheduler.ui import format as fmt
 from tui_scheduler.ui import job_text as texts
 from tui_scheduler.ui import switches
@@ -162,11 +155,9 @@ class JobDetailScreen(Screen[None]):
         if job is None:
             return data
         if first:
-            data.new_runs = list_runs(store, self.job_id, limit=PAGE)
-            data.total = count_runs(store, self.job_id)
+            data.new_runs, data.total = first_page(store, self.job_id, limit=PAGE)
         else:
-            data.new_runs = list(reversed(runs_after(store, self.job_id, newest)))
-            data.changed = runs_by_id(store, active)
+            data.new_runs, data.changed = runs_changed(store, self.job_id, newest, active)
         if first or data.new_runs or any(r.status not in ACTIVE_STATUSES for r in data.changed):
             data.stats = job_stats(store, self.job_id)
             last = latest_result(store, self.job_id)
