@@ -142,3 +142,19 @@ def test_log_and_run_wait_mask_secrets_the_job_prints(db):
     logged = ok(db, "log", str(run_id))
     assert logged.stdout == f"token={MASK} short=abc\n"
     assert f"p={MASK} run={MASK}" in logged.stderr and "run-only-9999" not in logged.stderr
+
+
+def test_progress_message_and_error_line_are_masked_at_rest(db):
+    # They are summaries shown in the table, toasts, `runs` and JSON alike: the engine
+    # masks a known secret before keeping them (the output itself is kept as printed).
+    import sqlite3
+
+    ok(db, "add", "chatty", "--manual", "--env", f"API_TOKEN={SECRETS[0]}",
+       "--command", 'echo "{\\"progress\\": 0.5, \\"message\\": \\"using $API_TOKEN\\"}"; '
+                    'echo "auth $API_TOKEN refused" >&2; exit 4')
+    assert cli(db, "run", "chatty", "--wait").returncode == 4
+    with sqlite3.connect(db) as conn:
+        message, error = conn.execute(
+            "SELECT progress_message, error FROM run ORDER BY id DESC LIMIT 1").fetchone()
+    assert message == f"using {MASK}"
+    assert error == f"exit code 4: auth {MASK} refused"

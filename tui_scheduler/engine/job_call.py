@@ -13,6 +13,7 @@ from typing import Any
 
 from tui_scheduler.core.policies import JobKind
 from tui_scheduler.core.progress import Progress
+from tui_scheduler.core.secrets import mask_values, secret_values
 from tui_scheduler.engine.active import ActiveRun
 from tui_scheduler.engine.process import CommandRunner, ProcessOutcome
 from tui_scheduler.engine.pyjob import JobContext, call_python
@@ -53,7 +54,16 @@ def call_job(run: ActiveRun, store: Store,
     def on_lines(stream: str, lines: list[str]) -> None:
         sink(run).extend(stream, lines)
 
+    # The progress message and the error line are summaries shown everywhere (table,
+    # toasts, `runs`, JSON): a secret the job prints there is masked before it is kept.
+    # The output itself is stored as printed and masked on display.
+    job_env = json.loads(job.env or "{}")
+    secrets = secret_values(job_env, params, json.loads(job.secrets or "[]"))
+
     def on_progress(progress: Progress) -> None:
+        if secrets and progress.message:
+            progress = Progress(progress.done, progress.total,
+                                mask_values(progress.message, secrets))
         run.progress = progress.following(run.progress)
         run.progress_dirty = True
 
@@ -72,10 +82,10 @@ def call_job(run: ActiveRun, store: Store,
         if job.timeout_s:
             run.deadline = time.monotonic() + job.timeout_s
         outcome = call_python(job.target, ctx)
+        outcome.last_stderr = mask_values(outcome.last_stderr, secrets)
         outcome.stopped = run.stop_kind == "stopped"
         outcome.timed_out = run.stop_kind == "timed_out"
         return outcome
-    job_env = json.loads(job.env or "{}")
     env = {**os.environ, **job_env, **param_env(params),
            "PYTHONUNBUFFERED": "1", "TUI_SCHEDULER_RUN_ID": str(run.run_id),
            "TUI_SCHEDULER_JOB": job.name, "TUI_SCHEDULER_TRIGGER": run.trigger}
@@ -90,4 +100,6 @@ def call_job(run: ActiveRun, store: Store,
                            # As cron does: the job's own SHELL (a crontab's SHELL=
                            # line), never the engine's login shell from os.environ.
                            shell=job_env.get("SHELL") or "/bin/sh")
-    return runner.run(timeout=job.timeout_s, grace=job.stop_grace_s, stop=run.stop)
+    outcome = runner.run(timeout=job.timeout_s, grace=job.stop_grace_s, stop=run.stop)
+    outcome.last_stderr = mask_values(outcome.last_stderr, secrets)
+    return outcome
