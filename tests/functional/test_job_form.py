@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from textual.widgets import Input, Select
 
-from tests.functional.console_support import until
+from tests.functional.console_support import screen_lines, until
 from tests.functional.screen_app import ScreenApp
 from tests.functional.screen_data import NOW
 from tui_scheduler.core.schedule import next_fires, parse_schedule, resolve_zone
@@ -263,3 +263,25 @@ async def test_interval_preview_counts_from_the_job_creation_like_the_engine(sto
         screen = await ready(app, pilot)
         preview = screen.query_one(CronPreview)
         assert preview.result.fires[0] == engine.next_run_time(job.id)
+
+
+async def test_checkboxes_show_their_state_in_characters_under_no_color(store, monkeypatch):
+    """NO_COLOR: an on box and an off box must not both read ▐X▌ (colour was the only cue)."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    job = create_job(store, {"name": "nightly", "schedule": "0 2 * * *", "target": "true"})
+    app = form_app(store, job.id)
+    assert app.no_color  # Textual reads NO_COLOR in App.__init__
+
+    def state_row() -> str:
+        return next(line for line in screen_lines(app) if " enabled " in line)
+
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await ready(app, pilot)
+        row = state_row()
+        assert "▐X▌ enabled" in row and "▐ ▌ paused" in row, row
+        screen.query_one("#f-paused").focus()
+        await pilot.press("space")
+        await pilot.press("shift+tab", "space")  # back to enabled: switch it off
+        await pilot.pause()
+        row = state_row()
+        assert "▐ ▌ enabled" in row and "▐X▌ paused" in row, row

@@ -38,6 +38,7 @@ from tui_scheduler.ui.screens.confirm import ConfirmScreen
 from tui_scheduler.ui.screens.unsaved import QUIT_BINDING, UnsavedInput
 from tui_scheduler.ui.stand_ins import StandIns
 from tui_scheduler.ui.widgets.cron_preview import CronPreview
+from tui_scheduler.ui.widgets.state_checkbox import StateCheckbox
 
 LABELS = {
     "name": "name", "description": "description", "kind": "kind", "target": "target",
@@ -172,8 +173,8 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
             yield from self._row("Working dir", ("workdir", Input(placeholder="(inherit)")))
             yield from self._row("Tags", ("tags", Input(placeholder="db, nightly")))
             yield Static("State and policies", classes="section")
-            yield from self._row("State", ("enabled", Checkbox("enabled")),
-                                 ("paused", Checkbox("paused")))
+            yield from self._row("State", ("enabled", StateCheckbox("enabled")),
+                                 ("paused", StateCheckbox("paused")))
             yield from self._row("Timeout", ("timeout_s", Input(placeholder="none")),
                                  ("stop_grace_s", Input(), "stop grace"))
             yield from self._row("Retries", ("retries", Input()),
@@ -187,8 +188,8 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
                 [("skip them", "skip"), ("run once", "once"), ("run each", "all")],
                 allow_blank=False, value="skip")), ("catchup_limit", Input(), "limit"))
             yield from self._row("On failure",
-                                 ("stop_on_error", Checkbox("disable the job")),
-                                 ("restartable", Checkbox("rerun if interrupted")))
+                                 ("stop_on_error", StateCheckbox("disable the job")),
+                                 ("restartable", StateCheckbox("rerun if interrupted")))
             yield Static("Parameters and environment", classes="section")
             yield from self._row("Params", ("params", TextArea(placeholder='{"key": "value"}')))
             yield from self._row("Environment", ("env", TextArea(placeholder="KEY=VALUE")))
