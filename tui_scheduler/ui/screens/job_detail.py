@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Sparkline, Static
+from textual.widgets import DataTable, Sparkline, Static
 
 from tui_scheduler.core.policies import ACTIVE_STATUSES
 from tui_scheduler.core.schedule import (
@@ -43,6 +43,7 @@ from tui_scheduler.ui import job_text as texts
 from tui_scheduler.ui import switches
 from tui_scheduler.ui.data import latest_result
 from tui_scheduler.ui.switches import switch_bindings
+from tui_scheduler.ui.widgets.fit_footer import FitFooter
 
 PAGE = 50
 # Load the next page when the cursor comes this close to the last loaded row.
@@ -126,7 +127,7 @@ class JobDetailScreen(Screen[None]):
         for key, label in COLUMNS:
             table.add_column(label, key=key)
         yield table
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         self.query_one("#detail-settings").border_title = "Settings"
@@ -263,7 +264,9 @@ class JobDetailScreen(Screen[None]):
         for (key, _), before, after in zip(COLUMNS, old, cells):
             if str(before) != str(after) or getattr(before, "style", None) != \
                     getattr(after, "style", None):
-                table.update_cell(str(run.id), key, after)
+                # A cell may grow ("▶ running" -> "✔ succeeded"): widen its column
+                # rather than cut the new text to the old width.
+                table.update_cell(str(run.id), key, after, update_width=True)
         self._cells[run.id] = cells
         if run.status not in ACTIVE_STATUSES:
             self._active.discard(run.id)

@@ -26,7 +26,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
 from tui_scheduler.core.durations import DurationError, format_duration, parse_duration
 from tui_scheduler.core.jobspec import DEFAULTS, JobSpecError, validate_job_fields
@@ -38,6 +38,7 @@ from tui_scheduler.ui.screens.confirm import ConfirmScreen
 from tui_scheduler.ui.screens.unsaved import QUIT_BINDING, UnsavedInput
 from tui_scheduler.ui.stand_ins import StandIns
 from tui_scheduler.ui.widgets.cron_preview import CronPreview
+from tui_scheduler.ui.widgets.fit_footer import FitFooter
 from tui_scheduler.ui.widgets.state_checkbox import StateCheckbox
 
 LABELS = {
@@ -195,7 +196,7 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
             yield from self._row("Environment", ("env", TextArea(placeholder="KEY=VALUE")))
             yield from self._row("Secret names", ("secrets", Input(
                 placeholder="env/param names to mask whatever they are called, e.g. DSN")))
-        yield Footer()
+        yield FitFooter()
 
     def _row(self, label: str, *fields: tuple) -> list[Widget]:
         """One line: a label, then each field's widget (with a small label after the first),
