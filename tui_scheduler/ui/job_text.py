@@ -24,9 +24,11 @@ def _short(seconds: float | None) -> str:
     return "-" if seconds is None else format_duration(seconds, compact=True)
 
 
-def run_cells(run: Run, now: datetime) -> tuple:
-    """The cells of a run's row, in the table's column order."""
-    status = Text(fmt.status_label(run.status), style=fmt.STATUS_STYLES.get(run.status, ""))
+def run_cells(run: Run, now: datetime, *, stopping: bool = False) -> tuple:
+    """The cells of a run's row, in the table's column order; ``stopping``: a running run
+    this console sent a stop to reads "■ stopping" until it ends."""
+    shown = "stopping" if stopping and run.status == "running" else run.status
+    status = Text(fmt.status_label(shown), style=fmt.STATUS_STYLES.get(shown, ""))
     end = run.finished_at or (now if run.status == "running" else None)
     seconds = (end - run.started_at).total_seconds() if end and run.started_at else None
     if run.status == "running":

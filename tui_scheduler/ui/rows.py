@@ -28,7 +28,7 @@ from tui_scheduler.ui import format as fmt
 if TYPE_CHECKING:  # rows are built after start-up; the first frame needs no SQLModel
     from tui_scheduler.store.models import Job, Run
 
-STATE_ORDER = {"running": 0, "failing": 1, "idle": 2, "paused": 3, "disabled": 4}
+STATE_ORDER = {"running": 0, "stopping": 0, "failing": 1, "idle": 2, "paused": 3, "disabled": 4}
 # How often a running row redraws: elapsed time and the indeterminate bar move.
 LIVE_REDRAW = timedelta(seconds=0.5)
 
@@ -72,6 +72,8 @@ class LiveRun:
     done: float | None = None
     total: float | None = None
     message: str = ""
+    stopping: bool = False
+    """This console sent the run SIGTERM (or SIGKILL); it has not ended yet."""
 
     @property
     def fraction(self) -> float | None:
@@ -138,7 +140,9 @@ class JobRow:
         """Every state word that applies, the deciding one first (``fmt.job_states``)."""
         return fmt.job_states(enabled=self.job.enabled, paused=self.job.paused,
                               running=bool(self.live),
-                              last_status=self.last.status if self.last else None)
+                              last_status=self.last.status if self.last else None,
+                              stopping=bool(self.live) and all(
+                                  run.stopping for run in self.live.values()))
 
     @property
     def state(self) -> str:
@@ -245,7 +249,7 @@ class Palette:
                    muted="dim")
 
     def for_state(self, state: str) -> str:
-        return {"running": self.live, "failing": self.bad, "paused": self.warn,
+        return {"running": self.live, "stopping": self.warn, "failing": self.bad, "paused": self.warn,
                 "disabled": self.muted}.get(state, "")
 
     def for_status(self, status: str) -> str:

@@ -300,6 +300,15 @@ class HomeScreen(Screen):
         if message.status in FAILURE_STATUSES:
             self.count_failed()
 
+    def on_stop_requested(self, message: msg.StopRequested) -> None:
+        row = self._row(message.job_id)
+        if row is None:
+            return
+        for run_id in message.run_ids:
+            if run_id in row.live:
+                row.live[run_id].stopping = True
+        self.table.touch(row.job_id)
+
     def on_fire_accounted(self, message: msg.FireAccounted) -> None:
         if message.status == "scheduled" and self._row(message.job_id) is not None:
             self.load_jobs({message.job_id})  # a retry (or queued run) is waiting: show it

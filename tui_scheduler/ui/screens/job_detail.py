@@ -239,7 +239,7 @@ class JobDetailScreen(Screen[None]):
         for run in runs:
             if run.id in self._cells:
                 continue
-            cells = texts.run_cells(run, now)
+            cells = texts.run_cells(run, now, stopping=run.id in self._stopping)
             table.add_row(*cells, key=str(run.id))
             self._cells[run.id] = cells
             added = True
@@ -257,7 +257,7 @@ class JobDetailScreen(Screen[None]):
 
     def _update_row(self, run: Run, now: datetime) -> None:
         table = self.query_one(DataTable)
-        cells = texts.run_cells(run, now)
+        cells = texts.run_cells(run, now, stopping=run.id in self._stopping)
         old = self._cells.get(run.id)
         if old is None:
             return
@@ -295,10 +295,16 @@ class JobDetailScreen(Screen[None]):
             return ()
         engine = getattr(self.app, "engine", None)
         # Without an engine (a screen on its own) the runs read as active stand in.
-        running = bool(engine.running_runs(self.job_id)) if engine is not None else \
-            bool(self._active)
-        return fmt.job_states(enabled=job.enabled, paused=job.paused, running=running,
-                              last_status=self._last_status)
+        going = {run.run_id for run in engine.running_runs(self.job_id)} \
+            if engine is not None else set(self._active)
+        return fmt.job_states(enabled=job.enabled, paused=job.paused, running=bool(going),
+                              last_status=self._last_status,
+                              stopping=bool(going) and going <= self._stopping)
+
+    @property
+    def _stopping(self) -> set[int]:
+        """Runs this console sent a stop to that have not ended (the app keeps them)."""
+        return getattr(self.app, "stopping_runs", set())
 
     def _show(self, selector: str, text: Text) -> None:
         """Update a panel only when its text changed: each update costs a layout pass."""
@@ -332,6 +338,9 @@ class JobDetailScreen(Screen[None]):
         self._poke(getattr(message, "job_id", None))
 
     def on_fire_accounted(self, message: Message) -> None:
+        self._poke(getattr(message, "job_id", None))
+
+    def on_stop_requested(self, message: Message) -> None:
         self._poke(getattr(message, "job_id", None))
 
     def on_jobs_changed(self, message: Message) -> None:
