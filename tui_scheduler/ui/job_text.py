@@ -18,6 +18,7 @@ from tui_scheduler.core.secrets import mask_mapping
 from tui_scheduler.store.models import Job, Run
 from tui_scheduler.store.runs import JobStats
 from tui_scheduler.ui import format as fmt
+from tui_scheduler.ui.key_values import value_text
 
 
 def _short(seconds: float | None) -> str:
@@ -73,8 +74,9 @@ def settings_text(job: Job) -> Text:
     if env:
         rows.append(("env", " ".join(f"{k}={v}" for k, v in sorted(env.items()))))
     params = mask_mapping(json.loads(job.params or "{}"), marked)
-    if params:
-        rows.append(("params", json.dumps(params, sort_keys=True)))
+    if params:  # KEY=VALUE, as R, the editor and --param write them
+        rows.append(("params", " ".join(f"{k}={value_text(v)}"
+                                        for k, v in sorted(params.items()))))
     if marked:
         rows.append(("secret", ", ".join(marked)))
     extra = [f"in {job.workdir}"] if job.workdir else []
