@@ -24,14 +24,7 @@ RUN_TOGETHER = ("runningon", "stopped7", "45%14s", "%of last", "3host", "✔ suc
 
 
 @pytest.fixture
-def utc():
-    old = scene.use_utc()
-    yield
-    scene.restore_tz(old)
-
-
-@pytest.fixture
-def pinned(store, utc):
+def pinned(store):
     """(app, job ids, run_test context) for a size: the demo scene with a started engine
     (the header reads "running"); the jobs' pinned creation time lies ahead, so nothing
     fires."""
@@ -46,9 +39,10 @@ def pinned(store, utc):
         app = scene.pinned_app(store, engine)
         return app, ids, app.run_test(size=size)
 
-    yield make
-    for engine in engines:
-        engine.shutdown(timeout=10)
+    with scene.utc_zone():
+        yield make
+        for engine in engines:
+            engine.shutdown(timeout=10)
 
 
 def assert_apart(lines: list[str]) -> None:
