@@ -7,6 +7,12 @@ clock, host name and local zone pinned (``tests/snapshots/scene.py``), and a rea
 started so the header reads as it does in use. Nothing fires while a shot is taken: the
 jobs were "created" at the pinned time, which lies in the future. Two runs are shown
 live through the same messages the engine posts. Re-run after any visible change.
+
+Each SVG says ``xml:space="preserve"``: Rich writes every run of same-styled text as its
+own ``<text>`` starting where its cell starts, and without that attribute an SVG renderer
+may drop a run's leading space (librsvg does), so "running" and " on ops-box" were drawn
+as "runningon ops-box" and rows starting with a plain space shifted left by a column.
+Check the result as PNGs: ``rsvg-convert -w 1400 screenshots/table.svg -o /tmp/t.png``.
 """
 
 from __future__ import annotations
@@ -138,6 +144,10 @@ async def shoot(name: str) -> Path:
             update_job(store, ids[2], {"schedule": "manual"})
         engine = Engine(store)
         engine.start()
+        if ids:
+            # Back to @reboot once the engine has started (it fires only at start-up), so
+            # the table reads as the live demo's: "At engine start", "at start".
+            update_job(store, ids[2], {"schedule": "@reboot"})
         try:
             app = scene.pinned_app(store, engine)
             async with app.run_test(size=size) as pilot:
@@ -145,11 +155,20 @@ async def shoot(name: str) -> Path:
                 await step(app, pilot, ids)
                 await pilot.pause(0.3)
                 path = Path(app.save_screenshot(f"{name}.svg", str(OUT)))
+                keep_spaces(path)
                 app.exit()
         finally:
             engine.shutdown(timeout=10)
             store.close()
     return path
+
+
+def keep_spaces(path: Path) -> None:
+    """Mark the SVG's text as whitespace-preserving (see the module docstring)."""
+    svg = path.read_text(encoding="utf-8")
+    if 'xml:space="preserve"' not in svg:
+        svg = svg.replace("<svg ", '<svg xml:space="preserve" ', 1)
+        path.write_text(svg, encoding="utf-8")
 
 
 def main() -> int:

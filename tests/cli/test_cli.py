@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -232,3 +233,29 @@ def test_read_only_database_reads_fine_and_refuses_writes_clearly(db, monkeypatc
     assert main(["--db", db, "add", "y", "--manual", "--command", "true"]) == 1
     err = capsys.readouterr().err
     assert "cannot write to the database" in err and err.count("\n") == 1
+
+
+def test_list_into_a_pipe_is_tab_separated_full_values(db):
+    """`list | cut` and friends: no wrapping, no cutting, one header line (as `ps` does)."""
+    long_name = "nightly-warehouse-reconciliation-for-every-regional-ledger-" + "x" * 40
+    ok(db, "add", long_name, "--cron", "30 9 * * 1-5", "--command", "true", "--tz", "UTC")
+    ok(db, "add", "plain", "--manual", "--command", "true")
+    # The CLI refuses such a name; a database written by other tools may still hold one.
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE job SET name = 'tab' || char(9) || 'name' WHERE name = 'plain'")
+    ok(db, "run", long_name, "--wait")
+    # COLUMNS narrower than any row: a table would wrap or cut at this width.
+    result = ok(db, "list", env={"COLUMNS": "40"})
+    lines = result.stdout.splitlines()
+    assert lines[0] == "NAME\tSTATE\tSCHEDULE\tNEXT RUN\tLAST"
+    assert len(lines) == 3, result.stdout
+    rows = {line.split("\t")[0]: line.split("\t") for line in lines[1:]}
+    assert all(len(cells) == 5 for cells in rows.values())
+    row = rows[long_name]
+    assert row[1] == "active"
+    assert row[2] == "At 09:30, Monday through Friday"
+    assert len(row[3]) == len("2026-12-01 09:30:00") and row[3].endswith("09:30:00")
+    status, _, finished = row[4].partition(" ")
+    assert status == "succeeded" and len(finished) == len("2026-12-01 09:30:00")
+    # A tab inside a value is written as `\t`, so it cannot open a sixth cell.
+    assert rows["tab\\tname"][1:] == ["active", "Manually only (never fires by itself)", "-", "-"]

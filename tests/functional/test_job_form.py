@@ -3,13 +3,14 @@ cron preview, presets, zone completion, refused saves, saving and leaving."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 
 import pytest
 from textual.widgets import Input, Select
 
-from tests.functional.console_support import until
+from tests.functional.console_support import screen_lines, until
 from tests.functional.screen_app import ScreenApp
 from tests.functional.screen_data import NOW
 from tui_scheduler.core.schedule import next_fires, parse_schedule, resolve_zone
@@ -170,7 +171,7 @@ async def test_save_is_refused_with_every_reason_shown(store):
         await set_field(pilot, screen, "timeout_s", "5 parsecs")
         await set_field(pilot, screen, "retries", "two")
         screen.query_one("#f-env").load_text("GOOD=1\nnot a pair")
-        screen.query_one("#f-params").load_text("{broken")
+        screen.query_one("#f-params").load_text("n=1\n{broken")
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert list_jobs(store) == [] and app.dismissed == []
@@ -179,7 +180,7 @@ async def test_save_is_refused_with_every_reason_shown(store):
         assert "unknown unit" in problem(screen, "timeout_s")
         assert "not a whole number" in problem(screen, "retries")
         assert "line 2" in problem(screen, "env")
-        assert "not valid JSON" in problem(screen, "params")
+        assert "line 2: expected KEY=VALUE" in problem(screen, "params")
         assert "minute field '61'" in screen.query_one(CronPreview).result.schedule_error
         assert any("Cannot save" in (n.title or "") for n in app._notifications)
         assert app.focused is screen.query_one("#f-name")
@@ -241,7 +242,7 @@ async def test_editing_loads_every_field_and_updates_the_job(store, make_engine)
         assert value["timeout_s"] == "1h30m" and value["retries"] == "3"
         assert value["retry_backoff"] == "1.5" and value["overlap"] == "queue"
         assert value["misfire"] == "all" and value["stop_on_error"] is True
-        assert value["env"] == "A=1" and value["params"] == '{"n": 1}'
+        assert value["env"] == "A=1" and value["params"] == "n=1"
         assert value["tags"] == "x, y" and value["workdir"] == "/tmp"
         assert not screen.dirty
         before = engine.next_run_time(job.id)
@@ -263,3 +264,54 @@ async def test_interval_preview_counts_from_the_job_creation_like_the_engine(sto
         screen = await ready(app, pilot)
         preview = screen.query_one(CronPreview)
         assert preview.result.fires[0] == engine.next_run_time(job.id)
+
+
+async def test_checkboxes_show_their_state_in_characters_under_no_color(store, monkeypatch):
+    """NO_COLOR: an on box and an off box must not both read ▐X▌ (colour was the only cue)."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    job = create_job(store, {"name": "nightly", "schedule": "0 2 * * *", "target": "true"})
+    app = form_app(store, job.id)
+    assert app.no_color  # Textual reads NO_COLOR in App.__init__
+
+    def state_row() -> str:
+        return next(line for line in screen_lines(app) if " enabled " in line)
+
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await ready(app, pilot)
+        row = state_row()
+        assert "▐X▌ enabled" in row and "▐ ▌ paused" in row, row
+        screen.query_one("#f-paused").focus()
+        await pilot.press("space")
+        await pilot.press("shift+tab", "space")  # back to enabled: switch it off
+        await pilot.pause()
+        row = state_row()
+        assert "▐ ▌ enabled" in row and "▐X▌ paused" in row, row
+
+
+async def test_params_are_key_value_lines_like_everywhere_else(store):
+    """The editor writes and reads params as KEY=VALUE lines (as R, --param and the env
+    field do); a stored number left as shown stays a number, a masked secret or a value
+    with a control shown as a stand-in keeps its stored value when left as shown, and a
+    bad line is refused beside the field."""
+    job = create_job(store, {"name": "report", "target": "true", "params": {
+        "retries": 3, "region": "eu", "api_token": "s3cr3t-value", "tint": "\x1b[31mred"}})
+    app = form_app(store, job.id)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await ready(app, pilot)
+        area = screen.query_one("#f-params")
+        shown = area.text
+        assert sorted(shown.splitlines()) == ["api_token=********", "region=eu", "retries=3",
+                                              "tint=^[[31mred"]  # ESC made visible
+        area.load_text("region=us\nbad line\n")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "line 2: expected KEY=VALUE" in problem(screen, "params")
+        assert app.dismissed == []
+        area.load_text(shown.replace("region=eu", "region=us west") + "\nextra = two words\n")
+        await pilot.pause()
+        assert problem(screen, "params") == ""
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.dismissed == [job.id], what="the form to save")
+    stored = json.loads(get_job(store, "report").params)
+    assert stored == {"retries": 3, "region": "us west", "api_token": "s3cr3t-value",
+                      "tint": "\x1b[31mred", "extra": "two words"}

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from tui_scheduler.ui import messages as msg
@@ -30,6 +32,16 @@ def restore_tz(old: str | None) -> None:
     else:
         os.environ["TZ"] = old
     time.tzset()
+
+
+@contextmanager
+def utc_zone() -> Iterator[None]:
+    """Local time is UTC inside the block."""
+    old = use_utc()
+    try:
+        yield
+    finally:
+        restore_tz(old)
 
 
 def build(store) -> list[int]:

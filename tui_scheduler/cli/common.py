@@ -67,16 +67,29 @@ def for_terminal(stream: TextIO, args: Any = None, *,
     """How stored or job-produced text is written to ``stream``: every control made
     visible (``safe_text``) when it is a terminal, the exact text when it is a file or a
     pipe, or when ``--raw`` was given."""
-    if getattr(args, "raw", False) or not _is_terminal(stream):
+    if getattr(args, "raw", False) or not is_terminal(stream):
         return lambda text: "" if text is None else str(text)
     return lambda text: safe_text(text, one_line=one_line)
 
 
-def _is_terminal(stream: TextIO) -> bool:
+def is_terminal(stream: TextIO) -> bool:
     try:
         return stream.isatty()
     except (AttributeError, ValueError):  # a closed or replaced stream
         return False
+
+
+# Within a tab-separated line a tab or a line break would start a new cell or row: they
+# are written as the two characters `\t`, `\n`, `\r` (and a backslash as `\\`), as
+# PostgreSQL's COPY text format does, so every row stays one line with a fixed count
+# of cells. Every other character is kept exactly, as for any pipe.
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def print_tsv(header: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
+    """Writes a header line and one tab-separated line per row to stdout."""
+    for cells in (header, *rows):
+        print("\t".join(str(cell).translate(_TSV_ESCAPES) for cell in cells))
 
 
 def _json_default(value: Any) -> Any:

@@ -15,10 +15,12 @@ from tui_scheduler.cli.common import (
     CliError,
     emit_json,
     for_terminal,
+    is_terminal,
     iso,
     local,
     open_db,
     parse_pairs,
+    print_tsv,
 )
 from tui_scheduler.core.durations import parse_duration
 from tui_scheduler.core.schedule import (
@@ -162,6 +164,9 @@ def _state_word(job: Job) -> str:
     return "paused" if job.paused else "active"
 
 
+_LIST_COLUMNS = ("NAME", "STATE", "SCHEDULE", "NEXT RUN", "LAST")
+
+
 def cmd_list(args) -> int:
     if args.deleted:
         from tui_scheduler.cli.history_cmds import cmd_list_deleted
@@ -181,17 +186,24 @@ def cmd_list(args) -> int:
         print("no jobs yet: add one with `tui-scheduler add NAME --cron '0 9 * * *' "
               "--command 'echo hello'`")
         return 0
-    table = Table(box=None, header_style="bold")
-    for column in ("NAME", "STATE", "SCHEDULE", "NEXT RUN", "LAST"):
-        table.add_column(column)
-    # Cells are Text, never markup; stored text has its controls made visible on a tty.
-    shown = for_terminal(sys.stdout, args, one_line=True)
+    rows = []
     for job, summary in zip(jobs, summaries, strict=True):
         last = results.get(job.id)
         next_fire = summary["next_fires"][0] if summary["next_fires"] else None
-        cells = (job.name, _state_word(job), summary["schedule_description"],
-                 local(datetime.fromisoformat(next_fire)) if next_fire else "-",
-                 f"{last.status} {local(last.finished_at)}" if last else "-")
+        rows.append((job.name, _state_word(job), summary["schedule_description"],
+                     local(datetime.fromisoformat(next_fire)) if next_fire else "-",
+                     f"{last.status} {local(last.finished_at)}" if last else "-"))
+    if not is_terminal(sys.stdout):
+        # A pipe or a file gets what `ps` and `kubectl` give: one header line, then one
+        # line per job with full values between tabs, never wrapped or cut to a width.
+        print_tsv(_LIST_COLUMNS, rows)
+        return 0
+    table = Table(box=None, header_style="bold")
+    for column in _LIST_COLUMNS:
+        table.add_column(column)
+    # Cells are Text, never markup; stored text has its controls made visible on a tty.
+    shown = for_terminal(sys.stdout, args, one_line=True)
+    for cells in rows:
         table.add_row(*(Text(shown(cell)) for cell in cells))
     Console(soft_wrap=True).print(table)
     return 0

@@ -16,6 +16,7 @@ from textual import work
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
+from tui_scheduler.ui import messages as msg
 from tui_scheduler.ui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:  # all of these run after start-up (ui.boot): imported where used
@@ -119,7 +120,7 @@ class JobActions:
                     "stopped.")
         if not self._ask(ConfirmScreen(question, yes="Stop", no="Keep running")):
             return
-        self.engine.stop_job(job_id)
+        self._stop_sent(job_id, self.engine.stop_job(job_id))
         patience = min(STOP_PATIENCE_S, job.stop_grace_s) if job.stop_grace_s else 0.5
         if all(run.finished.wait(patience) for run in runs):
             self.notify(f"Stopped {job.name}.")
@@ -127,8 +128,14 @@ class JobActions:
         question = (f"{job.name} is still running after SIGTERM.\n\nKill it now with SIGKILL? "
                     "It gets no chance to clean up.")
         if self._ask(ConfirmScreen(question, yes="Kill", no="Wait")):
-            self.engine.stop_job(job_id, kill=True)
+            self._stop_sent(job_id, self.engine.stop_job(job_id, kill=True))
             self.notify(f"Killed {job.name}.", severity="warning")
+
+    def _stop_sent(self, job_id: int, run_ids: list[int]) -> None:
+        """The runs show "■ stopping" from now until their end is recorded (with either
+        engine: both end a run with RunFinished)."""
+        if run_ids:
+            self.post_message(msg.StopRequested(job_id, tuple(run_ids)))
 
     def _cancel_retry(self, job_id: int) -> None:
         """``s`` on a job whose retry waits for its delay: confirm, then cancel it (the

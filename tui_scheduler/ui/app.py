@@ -80,6 +80,8 @@ class SchedulerApp(JobActions, App[None]):
         """Set by the launcher: this app owns the process (never in tests)."""
         self.quit_on_signals = False
         """Set by the launcher: SIGHUP and SIGTERM quit as ``q`` + yes (``ui.hangup``)."""
+        self.stopping_runs: set[int] = set()
+        """Runs this console sent a stop to that have not ended: shown as "stopping"."""
 
     @property
     def ready(self) -> bool:
@@ -166,6 +168,7 @@ class SchedulerApp(JobActions, App[None]):
         self._fan_out(message)
 
     def on_run_finished(self, message: msg.RunFinished) -> None:
+        self.stopping_runs.discard(message.run_id)
         note = (self.failure_toasts.on_failure(message.job_id, self.now())
                 if message.status in FAILURE_STATUSES else None)
         if note is not None:
@@ -174,6 +177,13 @@ class SchedulerApp(JobActions, App[None]):
             self.notify(f"{name}: run #{message.run_id} {fmt.status_label(message.status)}"
                         f"{detail}{note}", title=f"{name} failed", severity="error",
                         timeout=10, markup=False)
+        self._fan_out(message)
+
+    def on_stop_requested(self, message: msg.StopRequested) -> None:
+        # A run that ended before this message arrived is not stopping any more.
+        going = {run.run_id for run in self.engine.running_runs(message.job_id)} \
+            if self.engine is not None else set()
+        self.stopping_runs.update(set(message.run_ids) & going)
         self._fan_out(message)
 
     def on_fire_accounted(self, message: msg.FireAccounted) -> None:

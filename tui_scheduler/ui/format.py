@@ -18,14 +18,15 @@ from tui_scheduler.core.safe_text import safe_text
 STATUS_SYMBOLS = {
     "scheduled": "◷", "running": "▶", "succeeded": "✔", "failed": "✘", "timed_out": "⧗",
     "stopped": "■", "interrupted": "↯", "skipped": "↷", "missed": "∅",
+    "stopping": "■",  # not stored: a running run this console asked to stop
 }
 STATUS_STYLES = {
     "scheduled": "cyan", "running": "bold cyan", "succeeded": "green", "failed": "bold red",
     "timed_out": "bold red", "stopped": "yellow", "interrupted": "bold magenta",
-    "skipped": "dim", "missed": "dim yellow",
+    "skipped": "dim", "missed": "dim yellow", "stopping": "bold yellow",
 }
 STATUS_WORDS = {"timed_out": "timed out"}
-JOB_STATE_SYMBOLS = {"running": "▶", "idle": "·", "paused": "‖", "disabled": "○",
+JOB_STATE_SYMBOLS = {"running": "▶", "stopping": "■", "idle": "·", "paused": "‖", "disabled": "○",
                      "failing": "✘"}
 
 
@@ -35,17 +36,18 @@ def status_label(status: str) -> str:
 
 
 def job_states(*, enabled: bool, paused: bool, running: bool,
-               last_status: str | None) -> tuple[str, ...]:
+               last_status: str | None, stopping: bool = False) -> tuple[str, ...]:
     """Every state word that applies to a job, the one that decides first. The one rule
     every screen uses (the table, the detail header, help's wording).
 
-    A running job is "running" (a manual run works whatever the switches say). Otherwise
+    A running job is "running" (a manual run works whatever the switches say), or
+    "stopping" once a stop was sent to every run it has going, until they end. Otherwise
     the two switches come next, both when both are set (each needs its own key to undo:
     x enables, p resumes); a job with neither is "failing" when its last result failed,
     else "idle".
     """
     if running:
-        return ("running",)
+        return ("stopping",) if stopping else ("running",)
     switches = tuple(word for word, on in (("disabled", not enabled), ("paused", paused)) if on)
     if switches:
         return switches

@@ -18,15 +18,18 @@ from tui_scheduler.core.secrets import mask_mapping
 from tui_scheduler.store.models import Job, Run
 from tui_scheduler.store.runs import JobStats
 from tui_scheduler.ui import format as fmt
+from tui_scheduler.ui.key_values import value_text
 
 
 def _short(seconds: float | None) -> str:
     return "-" if seconds is None else format_duration(seconds, compact=True)
 
 
-def run_cells(run: Run, now: datetime) -> tuple:
-    """The cells of a run's row, in the table's column order."""
-    status = Text(fmt.status_label(run.status), style=fmt.STATUS_STYLES.get(run.status, ""))
+def run_cells(run: Run, now: datetime, *, stopping: bool = False) -> tuple:
+    """The cells of a run's row, in the table's column order; ``stopping``: a running run
+    this console sent a stop to reads "■ stopping" until it ends."""
+    shown = "stopping" if stopping and run.status == "running" else run.status
+    status = Text(fmt.status_label(shown), style=fmt.STATUS_STYLES.get(shown, ""))
     end = run.finished_at or (now if run.status == "running" else None)
     seconds = (end - run.started_at).total_seconds() if end and run.started_at else None
     if run.status == "running":
@@ -71,8 +74,9 @@ def settings_text(job: Job) -> Text:
     if env:
         rows.append(("env", " ".join(f"{k}={v}" for k, v in sorted(env.items()))))
     params = mask_mapping(json.loads(job.params or "{}"), marked)
-    if params:
-        rows.append(("params", json.dumps(params, sort_keys=True)))
+    if params:  # KEY=VALUE, as R, the editor and --param write them
+        rows.append(("params", " ".join(f"{k}={value_text(v)}"
+                                        for k, v in sorted(params.items()))))
     if marked:
         rows.append(("secret", ", ".join(marked)))
     extra = [f"in {job.workdir}"] if job.workdir else []

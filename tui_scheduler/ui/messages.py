@@ -91,6 +91,15 @@ class EngineTrouble(EngineMessage, bubble=False):
     """Why the database cannot be written, or None once it can again."""
 
 
+@dataclass
+class StopRequested(EngineMessage, bubble=False):
+    """This console sent SIGTERM (or SIGKILL) to these runs; they show "stopping" until
+    their RunFinished arrives. The console's own message, not an engine event."""
+
+    job_id: int
+    run_ids: tuple[int, ...]
+
+
 _MIRRORS: dict[str, type[EngineMessage]] = {
     mirror.__name__: mirror for mirror in (RunStarted, RunProgress, RunOutput, RunFinished,
                                            FireAccounted, JobsChanged, EngineTrouble)}

@@ -28,7 +28,7 @@ from tui_scheduler.ui import format as fmt
 if TYPE_CHECKING:  # rows are built after start-up; the first frame needs no SQLModel
     from tui_scheduler.store.models import Job, Run
 
-STATE_ORDER = {"running": 0, "failing": 1, "idle": 2, "paused": 3, "disabled": 4}
+STATE_ORDER = {"running": 0, "stopping": 0, "failing": 1, "idle": 2, "paused": 3, "disabled": 4}
 # How often a running row redraws: elapsed time and the indeterminate bar move.
 LIVE_REDRAW = timedelta(seconds=0.5)
 
@@ -72,6 +72,8 @@ class LiveRun:
     done: float | None = None
     total: float | None = None
     message: str = ""
+    stopping: bool = False
+    """This console sent the run SIGTERM (or SIGKILL); it has not ended yet."""
 
     @property
     def fraction(self) -> float | None:
@@ -138,7 +140,9 @@ class JobRow:
         """Every state word that applies, the deciding one first (``fmt.job_states``)."""
         return fmt.job_states(enabled=self.job.enabled, paused=self.job.paused,
                               running=bool(self.live),
-                              last_status=self.last.status if self.last else None)
+                              last_status=self.last.status if self.last else None,
+                              stopping=bool(self.live) and all(
+                                  run.stopping for run in self.live.values()))
 
     @property
     def state(self) -> str:
@@ -190,6 +194,8 @@ class Column:
 CELL_PADDING = 2  # DataTable pads each cell by one on both sides
 MEDIUM_FROM = 110  # narrower: short "next" and a small merged last-result/progress column
 WIDE_FROM = 160    # wider: last result and progress get columns of their own
+NARROW_REST = 24   # under this many cells for name + schedule, the schedule column goes
+MIN_NAME = 6
 
 
 def plan_columns(width: int) -> tuple[Column, ...]:
@@ -203,7 +209,13 @@ def plan_columns(width: int) -> tuple[Column, ...]:
     else:
         fixed = [state, Column("next", "Next", 8), Column("last", "Last / progress", 15)]
     count = len(fixed) + 2 + (width >= WIDE_FROM)
-    rest = max(24, width - sum(c.width for c in fixed) - CELL_PADDING * count)
+    rest = width - sum(c.width for c in fixed) - CELL_PADDING * count
+    if rest < NARROW_REST:
+        # Too narrow for names and schedules both: the schedule goes (its column's
+        # words are in the detail screen), the name takes what is left, the state and
+        # the next and last columns keep their widths, and nothing scrolls sideways.
+        name = max(MIN_NAME, rest + CELL_PADDING)
+        return (fixed[0], Column("name", "Name", name), fixed[1], fixed[2])
     name = min(30, max(10, int(rest * 0.42 if width < WIDE_FROM else rest * 0.28)))
     schedule = min(36, rest - name) if width >= WIDE_FROM else rest - name
     columns = [fixed[0], Column("name", "Name", name), Column("schedule", "Schedule", schedule),
@@ -237,7 +249,7 @@ class Palette:
                    muted="dim")
 
     def for_state(self, state: str) -> str:
-        return {"running": self.live, "failing": self.bad, "paused": self.warn,
+        return {"running": self.live, "stopping": self.warn, "failing": self.bad, "paused": self.warn,
                 "disabled": self.muted}.get(state, "")
 
     def for_status(self, status: str) -> str:
@@ -271,7 +283,10 @@ class View:
 
     @property
     def wide(self) -> bool:
-        return any(c.key == "progress" for c in self.columns)
+        return self.has("progress")
+
+    def has(self, key: str) -> bool:
+        return any(c.key == key for c in self.columns)
 
     def width(self, key: str) -> int:
         return next(c.width for c in self.columns if c.key == key)
@@ -293,10 +308,11 @@ def render_cells(row: JobRow, now: datetime, view: View) -> dict[str, Text]:
     cells = {
         "state": first,
         "name": _name_cell(row, view.width("name"), view.palette),
-        "schedule": _schedule_cell(row, view),
         "next": _next_cell(row, now, view, stale),
         "last": _last_cell(row, now, view, stale),
     }
+    if view.has("schedule"):
+        cells["schedule"] = _schedule_cell(row, view)
     if view.wide:
         cells["progress"] = _progress_cell(row, now, view.width("progress"), view.palette)
     elif row.live:

@@ -16,12 +16,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from tui_scheduler.core.safe_text import safe_text
 from tui_scheduler.store.deleted import DeletedJob, list_deleted
 from tui_scheduler.ui import format as fmt
 from tui_scheduler.ui.screens.job_detail import JobDetailScreen
+from tui_scheduler.ui.widgets.fit_footer import FitFooter
 
 COLUMNS = (("id", "job"), ("name", "name"), ("deleted", "deleted"), ("runs", "runs"),
            ("last", "last run"))
@@ -68,7 +69,7 @@ class DeletedJobsScreen(Screen[None]):
         for key, label in COLUMNS:
             table.add_column(label, key=key)
         yield table
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from tui_scheduler.core.policies import FAILURE_STATUSES
 from tui_scheduler.ui import messages as msg
@@ -23,6 +23,7 @@ from tui_scheduler.ui import switches
 from tui_scheduler.ui.format import one_line
 from tui_scheduler.ui.rows import JobRow, LastResult, LiveRun, Palette
 from tui_scheduler.ui.switches import switch_bindings
+from tui_scheduler.ui.widgets.fit_footer import FitFooter
 from tui_scheduler.ui.widgets.job_table import JobTable
 from tui_scheduler.ui.widgets.status_header import StatusHeader, clock_text
 
@@ -118,7 +119,7 @@ class HomeScreen(Screen):
         yield Input(placeholder="filter by name or tag (escape clears)", id="filter")
         yield JobTable(id="jobs")
         yield Static("", id="hint")
-        yield Footer()
+        yield FitFooter()
 
     @property
     def table(self) -> JobTable:
@@ -298,6 +299,15 @@ class HomeScreen(Screen):
         self.load_run(message.run_id)
         if message.status in FAILURE_STATUSES:
             self.count_failed()
+
+    def on_stop_requested(self, message: msg.StopRequested) -> None:
+        row = self._row(message.job_id)
+        if row is None:
+            return
+        for run_id in message.run_ids:
+            if run_id in row.live:
+                row.live[run_id].stopping = True
+        self.table.touch(row.job_id)
 
     def on_fire_accounted(self, message: msg.FireAccounted) -> None:
         if message.status == "scheduled" and self._row(message.job_id) is not None:

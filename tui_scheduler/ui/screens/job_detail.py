@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Sparkline, Static
+from textual.widgets import DataTable, Sparkline, Static
 
 from tui_scheduler.core.policies import ACTIVE_STATUSES
 from tui_scheduler.core.schedule import (
@@ -36,6 +36,7 @@ from tui_scheduler.ui import job_text as texts
 from tui_scheduler.ui import switches
 from tui_scheduler.ui.data import latest_result
 from tui_scheduler.ui.switches import switch_bindings
+from tui_scheduler.ui.widgets.fit_footer import FitFooter
 
 PAGE = 50
 # Load the next page when the cursor comes this close to the last loaded row.
@@ -119,7 +120,7 @@ class JobDetailScreen(Screen[None]):
         for key, label in COLUMNS:
             table.add_column(label, key=key)
         yield table
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         self.query_one("#detail-settings").border_title = "Settings"
@@ -229,7 +230,7 @@ class JobDetailScreen(Screen[None]):
         for run in runs:
             if run.id in self._cells:
                 continue
-            cells = texts.run_cells(run, now)
+            cells = texts.run_cells(run, now, stopping=run.id in self._stopping)
             table.add_row(*cells, key=str(run.id))
             self._cells[run.id] = cells
             added = True
@@ -247,14 +248,16 @@ class JobDetailScreen(Screen[None]):
 
     def _update_row(self, run: Run, now: datetime) -> None:
         table = self.query_one(DataTable)
-        cells = texts.run_cells(run, now)
+        cells = texts.run_cells(run, now, stopping=run.id in self._stopping)
         old = self._cells.get(run.id)
         if old is None:
             return
         for (key, _), before, after in zip(COLUMNS, old, cells):
             if str(before) != str(after) or getattr(before, "style", None) != \
                     getattr(after, "style", None):
-                table.update_cell(str(run.id), key, after)
+                # A cell may grow ("▶ running" -> "✔ succeeded"): widen its column
+                # rather than cut the new text to the old width.
+                table.update_cell(str(run.id), key, after, update_width=True)
         self._cells[run.id] = cells
         if run.status not in ACTIVE_STATUSES:
             self._active.discard(run.id)
@@ -283,10 +286,16 @@ class JobDetailScreen(Screen[None]):
             return ()
         engine = getattr(self.app, "engine", None)
         # Without an engine (a screen on its own) the runs read as active stand in.
-        running = bool(engine.running_runs(self.job_id)) if engine is not None else \
-            bool(self._active)
-        return fmt.job_states(enabled=job.enabled, paused=job.paused, running=running,
-                              last_status=self._last_status)
+        going = {run.run_id for run in engine.running_runs(self.job_id)} \
+            if engine is not None else set(self._active)
+        return fmt.job_states(enabled=job.enabled, paused=job.paused, running=bool(going),
+                              last_status=self._last_status,
+                              stopping=bool(going) and going <= self._stopping)
+
+    @property
+    def _stopping(self) -> set[int]:
+        """Runs this console sent a stop to that have not ended (the app keeps them)."""
+        return getattr(self.app, "stopping_runs", set())
 
     def _show(self, selector: str, text: Text) -> None:
         """Update a panel only when its text changed: each update costs a layout pass."""
@@ -320,6 +329,9 @@ class JobDetailScreen(Screen[None]):
         self._poke(getattr(message, "job_id", None))
 
     def on_fire_accounted(self, message: Message) -> None:
+        self._poke(getattr(message, "job_id", None))
+
+    def on_stop_requested(self, message: Message) -> None:
         self._poke(getattr(message, "job_id", None))
 
     def on_jobs_changed(self, message: Message) -> None:

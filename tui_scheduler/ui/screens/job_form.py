@@ -10,7 +10,6 @@ made visible; a field left as shown is saved with its stored bytes (``StandIns``
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -26,7 +25,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
 from tui_scheduler.core.durations import DurationError, format_duration, parse_duration
 from tui_scheduler.core.jobspec import DEFAULTS, JobSpecError, validate_job_fields
@@ -34,10 +33,13 @@ from tui_scheduler.core.safe_text import safe_text
 from tui_scheduler.core.schedule import resolve_zone
 from tui_scheduler.core.secrets import mask_fields
 from tui_scheduler.store.jobs import create_job, get_job, job_fields, update_job
+from tui_scheduler.ui.key_values import keep_types, params_text, parse_params
 from tui_scheduler.ui.screens.confirm import ConfirmScreen
 from tui_scheduler.ui.screens.unsaved import QUIT_BINDING, UnsavedInput
 from tui_scheduler.ui.stand_ins import StandIns
 from tui_scheduler.ui.widgets.cron_preview import CronPreview
+from tui_scheduler.ui.widgets.fit_footer import FitFooter
+from tui_scheduler.ui.widgets.state_checkbox import StateCheckbox
 
 LABELS = {
     "name": "name", "description": "description", "kind": "kind", "target": "target",
@@ -138,6 +140,8 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
         self._title = "New job" if job_id is None else "Edit job"
         self._shown: dict[str, object] = {}
         self._stand_ins = {field: StandIns() for field in LABELS}
+        self._loaded_params: dict[str, Any] = {}
+        """The params as loaded (masked): a line left as shown keeps its stored type."""
 
     # ---- layout -----------------------------------------------------------------------
 
@@ -172,8 +176,8 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
             yield from self._row("Working dir", ("workdir", Input(placeholder="(inherit)")))
             yield from self._row("Tags", ("tags", Input(placeholder="db, nightly")))
             yield Static("State and policies", classes="section")
-            yield from self._row("State", ("enabled", Checkbox("enabled")),
-                                 ("paused", Checkbox("paused")))
+            yield from self._row("State", ("enabled", StateCheckbox("enabled")),
+                                 ("paused", StateCheckbox("paused")))
             yield from self._row("Timeout", ("timeout_s", Input(placeholder="none")),
                                  ("stop_grace_s", Input(), "stop grace"))
             yield from self._row("Retries", ("retries", Input()),
@@ -187,14 +191,14 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
                 [("skip them", "skip"), ("run once", "once"), ("run each", "all")],
                 allow_blank=False, value="skip")), ("catchup_limit", Input(), "limit"))
             yield from self._row("On failure",
-                                 ("stop_on_error", Checkbox("disable the job")),
-                                 ("restartable", Checkbox("rerun if interrupted")))
+                                 ("stop_on_error", StateCheckbox("disable the job")),
+                                 ("restartable", StateCheckbox("rerun if interrupted")))
             yield Static("Parameters and environment", classes="section")
-            yield from self._row("Params", ("params", TextArea(placeholder='{"key": "value"}')))
+            yield from self._row("Params", ("params", TextArea(placeholder="KEY=VALUE")))
             yield from self._row("Environment", ("env", TextArea(placeholder="KEY=VALUE")))
             yield from self._row("Secret names", ("secrets", Input(
                 placeholder="env/param names to mask whatever they are called, e.g. DSN")))
-        yield Footer()
+        yield FitFooter()
 
     def _row(self, label: str, *fields: tuple) -> list[Widget]:
         """One line: a label, then each field's widget (with a small label after the first),
@@ -259,8 +263,8 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
             if field in DURATIONS:
                 value = _duration_text(value)
             elif field == "params":
-                flat = json.dumps(value)
-                value = "" if not value else flat if len(flat) < 60 else json.dumps(value, indent=2)
+                self._loaded_params = value
+                value = params_text(value)
             elif field == "env":
                 value = "\n".join(f"{k}={v}" for k, v in value.items())
             elif field in ("tags", "secrets"):
@@ -303,6 +307,8 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
                 problems[field] = f"{exc.reason} (e.g. 90s, 5m, 1h30m)"
                 raw[field] = DEFAULTS[field]
         raw["env"], env_problem = parse_env(state["env"])
+        params, params_problems = parse_params(state["params"])
+        raw["params"] = keep_types(params, self._loaded_params)
         try:
             values = validate_job_fields(raw)
         except JobSpecError as exc:
@@ -310,6 +316,8 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
             problems = {**exc.problems, **problems}
         if env_problem:
             problems["env"] = env_problem
+        if params_problems:
+            problems["params"] = "; ".join(params_problems)
         return values, problems
 
     def _check(self) -> dict[str, str]:

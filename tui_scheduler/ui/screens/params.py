@@ -8,8 +8,6 @@ shown runs with its stored value (``StandIns``).
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 from rich.text import Text
@@ -21,35 +19,9 @@ from textual.widgets import Button, Static, TextArea
 
 from tui_scheduler.core.safe_text import safe_text
 from tui_scheduler.core.secrets import mask_mapping, restore_masked
+from tui_scheduler.ui.key_values import params_text, parse_params
 from tui_scheduler.ui.screens.unsaved import QUIT_BINDING, UnsavedInput
 from tui_scheduler.ui.stand_ins import StandIns
-
-KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-
-
-def parse_params(text: str) -> tuple[dict[str, str], list[str]]:
-    """KEY=VALUE lines (blank lines and # comments skipped) -> (params, problems)."""
-    params: dict[str, str] = {}
-    problems: list[str] = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep:
-            problems.append(f"line {number}: expected KEY=VALUE")
-        elif not KEY.match(key):
-            problems.append(f"line {number}: {key!r} is not a parameter name "
-                            "(letters, digits, _ . -; not starting with a digit)")
-        else:
-            params[key] = value.strip()
-    return params, problems
-
-
-def params_text(defaults: dict[str, Any]) -> str:
-    return "\n".join(f"{key}={value if isinstance(value, str) else json.dumps(value)}"
-                     for key, value in defaults.items())
 
 
 class ParamsScreen(UnsavedInput, ModalScreen[dict[str, str] | None]):

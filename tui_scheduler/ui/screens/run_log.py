@@ -25,7 +25,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, ProgressBar, Static
+from textual.widgets import Input, ProgressBar, Static
 
 from tui_scheduler.core.policies import ACTIVE_STATUSES
 from tui_scheduler.core.safe_text import safe_text
@@ -35,6 +35,7 @@ from tui_scheduler.store.models import Run
 from tui_scheduler.store.output import read_chunks, read_chunks_before
 from tui_scheduler.store.runs import RunNotFound, get_run
 from tui_scheduler.ui import format as fmt
+from tui_scheduler.ui.widgets.fit_footer import FitFooter
 from tui_scheduler.ui.widgets.log_view import Line, LogView, clean_lines
 
 POLL_S = 0.33
@@ -165,7 +166,7 @@ class RunLogScreen(Screen[None]):
         yield LogView(id="log-view")
         yield Input(placeholder="search (enter: find, escape: close)", id="log-search")
         yield Static(id="log-status")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         self.query_one(LogView).focus()
