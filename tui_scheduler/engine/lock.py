@@ -17,9 +17,9 @@ import psutil
 from sqlalchemy import delete, insert, select, text, update
 
 from tui_scheduler.store.db import Store
-from tui_scheduler.store.models import EngineLock
+from tui_scheduler.store.models import EngineLock as EngineLockRow  # the class below is ours
 
-_lock = EngineLock.__table__
+_lock = EngineLockRow.__table__
 STALE_AFTER = timedelta(seconds=30)
 
 

@@ -195,7 +195,7 @@ WIDE_FROM = 160    # wider: last result and progress get columns of their own
 def plan_columns(width: int) -> tuple[Column, ...]:
     """Column widths that fill ``width`` cells. Below ``WIDE_FROM`` a running job shows
     its progress where its last result would be (the state column says "running")."""
-    state = Column("state", "State", 12)  # '▶ running ×2', '○‖ disabled' 
+    state = Column("state", "State", 12)  # '▶ running ×2', '○‖ disabled'
     if width >= WIDE_FROM:
         fixed = [state, Column("next", "Next run", 20), Column("last", "Last result", 18)]
     elif width >= MEDIUM_FROM:
