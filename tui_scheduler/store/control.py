@@ -44,6 +44,7 @@ def send_control(store: Store, action: str, *, job_id: int | None = None,
             row = conn.execute(select(_control.c.done_at, _control.c.result)
                                .where(_control.c.id == control_id)).first()
         if row and row.done_at is not None:
-            return str(row.result)
+            answer: str = row.result  # written with done_at, in the same UPDATE
+            return answer
         time.sleep(0.005 if time.monotonic() < brisk_until else 0.05)
     raise ControlTimeout(f"the engine did not answer within {timeout:g}s; is it stuck?")
