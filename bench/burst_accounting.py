@@ -8,13 +8,12 @@ Baseline: a bare APScheduler 3 BackgroundScheduler with its default misfire grac
 from __future__ import annotations
 
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import bulk_jobs, parse_args, report, temp_store
+from common import bulk_jobs, parse_args, report, scratch_dir, temp_store
 
 
 def bare(count: int, lead: float) -> int:
@@ -44,7 +43,7 @@ def ours(count: int, lead: float) -> tuple[int, dict[str, int]]:
     from tui_scheduler.engine import Engine
     from tui_scheduler.store.models import Run
 
-    folder = tempfile.mkdtemp(prefix="tui-bench-mod-")
+    folder = scratch_dir("tui-bench-mod-")
     Path(folder, "burst_noop.py").write_text("def noop(ctx):\n    return None\n")
     sys.path.insert(0, folder)
     store = temp_store()

@@ -7,10 +7,12 @@ with the figure, its baseline measured in the same run, and the target.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import logging
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -29,11 +31,18 @@ def parse_args(description: str) -> argparse.Namespace:
     return parser.parse_args()
 
 
+def scratch_dir(prefix: str = "tui-bench-") -> str:
+    """A fresh temporary folder, removed when the script exits (databases of a few
+    hundred MB each: a run must not leave them behind)."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def temp_store():
     from tui_scheduler.store.db import open_store
 
-    folder = tempfile.mkdtemp(prefix="tui-bench-")
-    return open_store(os.path.join(folder, "bench.db"))
+    return open_store(os.path.join(scratch_dir(), "bench.db"))
 
 
 @contextlib.contextmanager

@@ -15,13 +15,20 @@ two figures measure nearly the same moment; the gap between them is the call ove
 from __future__ import annotations
 
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import bulk_jobs, median, parse_args, percentile, report, temp_store
+from common import (
+    bulk_jobs,
+    median,
+    parse_args,
+    percentile,
+    report,
+    scratch_dir,
+    temp_store,
+)
 
 NOOP_MODULE = "import time\nCALLS = []\n\ndef noop(ctx):\n    CALLS.append(time.time())\n"
 
@@ -57,7 +64,7 @@ def ours(count: int, lead: float) -> tuple[list[float], list[float], int]:
     from tui_scheduler.engine import Engine
     from tui_scheduler.store.models import Run
 
-    module_dir = tempfile.mkdtemp(prefix="tui-bench-mod-")
+    module_dir = scratch_dir("tui-bench-mod-")
     Path(module_dir, "bench_noop.py").write_text(NOOP_MODULE)
     sys.path.insert(0, module_dir)
     import bench_noop

@@ -252,7 +252,7 @@ async def find_marker(pilot, log: RunLogScreen) -> None:
 def same_lines(shown: list, stored: list) -> None:
     """The view shows exactly the stored log (said briefly when it does not)."""
     if shown != stored:
-        at = next((i for i, (a, b) in enumerate(zip(shown, stored)) if a != b),
+        at = next((i for i, (a, b) in enumerate(zip(shown, stored, strict=False)) if a != b),
                   min(len(shown), len(stored)))
         raise AssertionError(f"the view has {len(shown):,} lines, the stored log "
                              f"{len(stored):,}; they differ from line {at:,}")

@@ -20,10 +20,10 @@ ESCAPE = re.compile(r"\x1b\[[0-9;?<>=]*[a-zA-Z]")
 
 
 class PtyConsole:
-    """``python -m tui_scheduler ARGS`` on a 100x30 terminal."""
+    """``python -m tui_scheduler ARGS`` on a 100x30 terminal (``env``: variables to add)."""
 
-    def __init__(self, *args: str) -> None:
-        env = {**os.environ, "TERM": "xterm-256color", "PYTHONPATH": str(ROOT)}
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        env = {**os.environ, "TERM": "xterm-256color", "PYTHONPATH": str(ROOT), **(env or {})}
         pid, self.master = pty.fork()
         if pid == 0:
             try:

@@ -47,8 +47,8 @@ async def test_q_on_a_preset_button_of_a_new_job_asks_and_keeps_the_edit(store, 
     async with console(store, engine) as (app, pilot):
         await until(pilot, lambda: footer_offers_quit(app), what="q Quit on the table")
         form = await open_form(app, pilot, "n")
-        await pilot.press(*"quarterly", "tab", "ctrl+u", "ctrl+k", *"0", "space", "9", "space", "*", "space",
-                          "*", "space", "*", "tab")
+        await pilot.press(*"quarterly", "tab", "ctrl+u", "ctrl+k", *"0", "space", "9", "space",
+                          "*", "space", "*", "space", "*", "tab")
         assert isinstance(app.focused, Button)  # the first preset button
         assert form.query_one("#f-name", Input).value == "quarterly"  # q typed is text
         await until(pilot, lambda: any(key.key == "ctrl+s" for key in app.screen.query(FooterKey)),

@@ -187,7 +187,8 @@ def test_a_claim_waits_for_the_dead_engines_open_transaction(pg_store):
     from tui_scheduler.engine.cluster import ClusterMembership
     from tui_scheduler.store.writer import Fenced
 
-    frozen, survivor = ClusterMembership(pg_store, HEARTBEAT), ClusterMembership(pg_store, HEARTBEAT)
+    frozen = ClusterMembership(pg_store, HEARTBEAT)
+    survivor = ClusterMembership(pg_store, HEARTBEAT)
     frozen.acquire()
     survivor.acquire()
     with pg_store.engine.begin() as conn:

@@ -155,7 +155,7 @@ def test_newer_database_is_refused_and_left_untouched(tmp_path, newer):
         conn.execute(newer)
         conn.commit()
     digest = sha256(path)
-    with pytest.raises(StoreError, match="newer tui-scheduler.*upgrade tui-scheduler"):
+    with pytest.raises(StoreError, match=r"newer tui-scheduler.*upgrade tui-scheduler"):
         open_store(str(path))
     for args in (("add", "x", "--manual", "--command", "true"), ("db", "upgrade"), ("list",)):
         result = cli(path, *args)
@@ -195,7 +195,7 @@ def test_two_writers_upgrading_at_once_both_succeed(old_db):
     procs = [subprocess.Popen([sys.executable, "-m", "tui_scheduler", "--db", str(old_db),
                                "db", "upgrade"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for _ in range(2)]
-    results = [proc.communicate(timeout=120) + (proc.returncode,) for proc in procs]
+    results = [(*proc.communicate(timeout=120), proc.returncode) for proc in procs]
     assert all(code == 0 for _, _, code in results), results
     assert sum("upgraded" in out for out, _, _ in results) == 1
     assert scalar(old_db, "SELECT count(*) FROM alembic_version") == 1

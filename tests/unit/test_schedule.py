@@ -53,7 +53,7 @@ def test_fields_per_kind() -> None:
     assert cron.cron is not None and cron.interval_seconds is None and cron.at is None
     interval = parse_schedule("every 1h30m from 2026-12-01 09:00")
     assert interval.interval_seconds == 5400
-    assert interval.start == datetime(2026, 12, 1, 9, 0)  # naive: job-zone wall time
+    assert interval.start == datetime(2026, 12, 1, 9, 0)  # noqa: DTZ001 - job-zone wall time
     once = parse_schedule("at 2026-12-01 09:00+01:00")
     assert once.at == datetime(2026, 12, 1, 9, 0, tzinfo=timezone(timedelta(hours=1)))
     assert not parse_schedule("manual").fires_by_clock

@@ -10,7 +10,7 @@ from tui_scheduler.core.safe_text import safe_text
 from tui_scheduler.store import deleted as deleted_store
 from tui_scheduler.store import jobs as job_store
 from tui_scheduler.store.db import Store
-from tui_scheduler.store.models import Job
+from tui_scheduler.store.models import Job, row_id
 
 
 def _name(job: Job) -> str:
@@ -100,7 +100,7 @@ def cmd_purge(args) -> int:
         print("nothing purged", file=sys.stderr)
         return 1
     try:
-        gone = deleted_store.purge_jobs(store, [job.id for job in found])
+        gone = deleted_store.purge_jobs(store, [row_id(job) for job in found])
     except deleted_store.PurgeRefused as exc:
         raise CliError(f"nothing purged: {exc}", 1) from None
     print(f"purged deleted job{'s' if many else ''} {_name(found[0])} ({what}) and "

@@ -1,4 +1,5 @@
-"""Commands that define and inspect jobs: add, edit, list, show, rm, pause/resume, enable/disable."""
+"""Commands that define and inspect jobs: add, edit, list, show, rm, pause/resume,
+enable/disable."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from tui_scheduler.core.schedule import (
 )
 from tui_scheduler.core.secrets import mask_fields
 from tui_scheduler.store import jobs as job_store
-from tui_scheduler.store.models import Job
+from tui_scheduler.store.models import Job, row_id
 from tui_scheduler.store.runs import latest_results
 
 DURATION_FIELDS = {"timeout": "timeout_s", "grace": "stop_grace_s",
@@ -188,7 +189,7 @@ def cmd_list(args) -> int:
         return 0
     rows = []
     for job, summary in zip(jobs, summaries, strict=True):
-        last = results.get(job.id)
+        last = results.get(row_id(job))
         next_fire = summary["next_fires"][0] if summary["next_fires"] else None
         rows.append((job.name, _state_word(job), summary["schedule_description"],
                      local(datetime.fromisoformat(next_fire)) if next_fire else "-",

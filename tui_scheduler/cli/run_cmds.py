@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 
 from tui_scheduler.cli.common import (
     CliError,
@@ -27,6 +28,7 @@ from tui_scheduler.core.secrets import mask_values
 from tui_scheduler.store import control
 from tui_scheduler.store import jobs as job_store
 from tui_scheduler.store.db import Store
+from tui_scheduler.store.models import row_id
 from tui_scheduler.store.output import iter_lines, read_chunks
 from tui_scheduler.store.runs import RunNotFound, get_run, list_runs
 
@@ -91,7 +93,9 @@ def _foreground_run(store: Store, job, params: dict, *, quiet: bool, args=None) 
     worker = threading.Thread(target=executor.execute, args=(run,), daemon=True)
     worker.start()
     run.recorded.wait()
-    previous = signal.signal(signal.SIGINT, lambda *_: executor.stop(run.run_id))
+    run_id = run.run_id
+    assert run_id is not None  # ``recorded`` is set only once the row (and its id) exists
+    previous = signal.signal(signal.SIGINT, lambda *_: executor.stop(run_id))
     seq = 0
     secrets = job_store.job_secret_values(job, params)
     try:
@@ -100,14 +104,14 @@ def _foreground_run(store: Store, job, params: dict, *, quiet: bool, args=None) 
             executor.tick()
             writer.flush()
             if not quiet:
-                seq = print_new_output(store, run.run_id, seq, secrets, args)
+                seq = print_new_output(store, run_id, seq, secrets, args)
             if not alive:
                 break
             worker.join(0.25)
     finally:
         signal.signal(signal.SIGINT, previous)
         writer.close()
-    return run.run_id
+    return run_id
 
 
 def cmd_run(args) -> int:
@@ -146,7 +150,7 @@ def cmd_run(args) -> int:
                                                             else 1)
 
 
-def run_record(run, job_name: str, secrets: list[str] = ()) -> dict:
+def run_record(run, job_name: str, secrets: Sequence[str] = ()) -> dict:
     return {"id": run.id, "job": job_name, "trigger": run.trigger, "status": run.status,
             "scheduled_for": iso(run.scheduled_for), "started_at": iso(run.started_at),
             "finished_at": iso(run.finished_at), "exit_code": run.exit_code,
@@ -171,7 +175,7 @@ def cmd_stop(args) -> int:
         number = None
     if number is not None:
         try:
-            run_ids = [get_run(store, number).id]
+            run_ids = [row_id(get_run(store, number))]
         except RunNotFound:
             pass
     if not run_ids:
@@ -190,7 +194,7 @@ def cmd_stop(args) -> int:
 def _stoppable_runs(store, name: str) -> list[int]:
     """A job's runs that ``stop`` acts on: the running ones and retries still waiting."""
     job = job_store.get_job(store, name)
-    return [r.id for r in list_runs(store, job.id, limit=100)
+    return [row_id(r) for r in list_runs(store, row_id(job), limit=100)
             if r.status == "running" or (r.status == "scheduled" and r.trigger == "retry")]
 
 
@@ -201,7 +205,7 @@ def cmd_runs(args) -> int:
     job = history_job(store, args.name, deleted=args.deleted)
     if not 1 <= args.n <= MAX_RUNS_LISTED:
         raise CliError(f"-n must be between 1 and {MAX_RUNS_LISTED}", 2)
-    runs = list_runs(store, job.id, limit=args.n)
+    runs = list_runs(store, row_id(job), limit=args.n)
     if args.json:
         gone = job.deleted_at is not None
         emit_json([{**run_record(run, job.name, job_store.job_secret_values(job, run.params)),
@@ -319,7 +323,8 @@ def cmd_service_unit(args) -> int:
     executable = shutil.which("tui-scheduler") or f"{sys.executable} -m tui_scheduler"
     user_line = "" if not args.system else f"User={getpass.getuser()}\n"
     wanted = "multi-user.target" if args.system else "default.target"
-    print(f"""# {"/etc/systemd/system" if args.system else "~/.config/systemd/user"}/tui-scheduler.service
+    unit_dir = "/etc/systemd/system" if args.system else "~/.config/systemd/user"
+    print(f"""# {unit_dir}/tui-scheduler.service
 # Enable with: systemctl {"" if args.system else "--user "}daemon-reload && \\
 #   systemctl {"" if args.system else "--user "}enable --now tui-scheduler
 [Unit]

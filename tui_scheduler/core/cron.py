@@ -291,7 +291,7 @@ def parse_cron(text: str) -> CronExpr:
     if len(parts) not in (5, 6):
         raise ScheduleError(f"{FIELD_COUNT_HINT}, got {len(parts)}")
     specs = ([SECOND] if len(parts) == 6 else []) + [MINUTE, HOUR, DOM, MONTH, DOW]
-    fields = [parse_field(spec, part) for spec, part in zip(specs, parts)]
+    fields = [parse_field(spec, part) for spec, part in zip(specs, parts, strict=True)]
     second = fields[0] if len(parts) == 6 else None
     minute, hour, dom, month, dow = fields[-5:]
     canonical = " ".join(f.text for f in fields)

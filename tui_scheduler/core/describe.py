@@ -222,7 +222,7 @@ def _day_phrase(expr: CronExpr) -> str:
 def _month_phrase(expr: CronExpr) -> str:
     if expr.month.full:
         return ""
-    names = ("",) + MONTH_FULL
+    names = ("", *MONTH_FULL)
     return "in " + _named(sorted(expr.month.values), names, "and")[0]
 
 

@@ -146,7 +146,7 @@ class _Matcher:
         self._seconds = seconds
         self._iter = croniter(
             expr,
-            datetime(2000, 1, 1),
+            datetime(2000, 1, 1),  # noqa: DTZ001 - a placeholder start, reset before each use
             day_or=day_or,
             implement_cron_bug=True,
             second_at_beginning=seconds,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from enum import StrEnum
 from typing import Any
 
 from tui_scheduler.core.policies import JobKind, Misfire, Overlap
@@ -74,19 +75,19 @@ def _plain(number: float) -> str:
     return f"{number:.6f}".rstrip("0").rstrip(".")
 
 
-def _choice(value: Any, field: str, enum: type, problems: dict[str, str]) -> str | None:
+def _choice(value: Any, field: str, enum: type[StrEnum], problems: dict[str, str]) -> str | None:
     allowed = [member.value for member in enum]
     if value not in allowed:
         problems[field] = f"{_brief(value)} is not one of {', '.join(allowed)}"
         return None
-    return value
+    return str(value)
 
 
-def _mapping(value: Any, field: str, problems: dict[str, str]) -> dict:
+def _mapping(value: Any, field: str, problems: dict[str, str]) -> dict[str, Any]:
     if isinstance(value, str):
         try:
             value = json.loads(value) if value.strip() else {}
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             problems[field] = f"is not valid JSON ({exc.msg} at column {exc.colno})"
             return {}
     if not isinstance(value, dict):

@@ -166,7 +166,7 @@ class AttachedEngine(EngineSurface):
             return False
 
     def stop_job(self, job_id: int, *, kill: bool = False) -> list[int]:
-        ids = [run.run_id for run in self.running_runs(job_id)]
+        ids = [run.run_id for run in self.running_runs(job_id) if run.run_id is not None]
         for run_id in ids:
             self.stop_run(run_id, kill=kill)
         return ids

@@ -104,6 +104,7 @@ class FinishBatcher:
                     gathering.future = Future()
                 gathering.finishes.append(finish)
                 future = gathering.future
+                assert future is not None  # set with the gathering, just above
                 if len(gathering.finishes) >= self._hold_max:
                     self._queue_held_locked()
                 return future
@@ -113,6 +114,7 @@ class FinishBatcher:
                 gathering.number, gathering.future = self._ordered.submit(gathering)
                 self._open = gathering
             gathering.finishes.append(finish)
+            assert gathering.future is not None  # set when it was submitted, just above
             return gathering.future
 
     def flush(self) -> None:
@@ -127,6 +129,7 @@ class FinishBatcher:
         if gathering is None:
             return
         outer = gathering.future
+        assert outer is not None  # a held gathering is made with its future
         gathering.number, inner = self._ordered.submit(gathering)
         inner.add_done_callback(lambda done: _pass_on(done, outer))
 

@@ -18,10 +18,10 @@ from sqlalchemy import delete, insert, select, text, update
 from tui_scheduler.engine.cluster import live_node
 from tui_scheduler.engine.holder import LockHolder
 from tui_scheduler.store.db import Store
-from tui_scheduler.store.models import EngineLock
+from tui_scheduler.store.models import EngineLock as EngineLockRow  # the class below is ours
 
 __all__ = ["EngineLock", "EngineLockedError", "LockHolder", "live_holder", "process_alive"]
-_lock = EngineLock.__table__
+_lock = EngineLockRow.__table__
 STALE_AFTER = timedelta(seconds=30)
 
 

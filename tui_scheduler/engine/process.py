@@ -92,7 +92,8 @@ class _ProcessTable:
                     children.setdefault(proc.info["ppid"], []).append(proc.pid)
                 self._children, self._built = children, now
             table = self._children
-        result, todo = [], [pid]
+        result: list[int] = []
+        todo = [pid]
         while todo and len(result) < 10_000:
             current = todo.pop()
             result.append(current)
@@ -207,6 +208,7 @@ class CommandRunner:
         pgid = proc.pid
         pipes_open = [2]
         closed = threading.Event()
+        assert proc.stdout is not None and proc.stderr is not None  # both asked for as PIPE
         PUMP.add(proc.stdout, self._reader("out", pipes_open, closed))
         PUMP.add(proc.stderr, self._reader("err", pipes_open, closed))
         # A pidfd becomes readable the moment the process exits: no sleep-polling.

@@ -17,6 +17,7 @@ import select
 import threading
 import time
 from collections.abc import Callable
+from typing import IO
 
 log = logging.getLogger(__name__)
 READ_SIZE = 64 * 1024
@@ -31,10 +32,10 @@ class OutputPump:
     def __init__(self) -> None:
         self._epoll = select.epoll()
         self._lock = threading.Lock()
-        self._handlers: dict[int, tuple[object, Callable[[bytes], None]]] = {}
+        self._handlers: dict[int, tuple[IO[bytes], Callable[[bytes], None]]] = {}
         self._thread: threading.Thread | None = None
 
-    def add(self, pipe, on_data: Callable[[bytes], None]) -> None:
+    def add(self, pipe: IO[bytes], on_data: Callable[[bytes], None]) -> None:
         fd = pipe.fileno()
         with self._lock:
             self._handlers[fd] = (pipe, on_data)

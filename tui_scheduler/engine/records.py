@@ -35,7 +35,9 @@ def insert_run(*, advance_fire_mark: bool = False, **fields: Any):
     row = run_row(**fields)
 
     def op(conn: Connection) -> int:
-        run_id = conn.execute(insert(_runs).values(**row)).inserted_primary_key[0]
+        key = conn.execute(insert(_runs).values(**row)).inserted_primary_key
+        assert key is not None  # a one-row INSERT always reports its key
+        run_id: int = key[0]
         scheduled_for = row["scheduled_for"]
         if advance_fire_mark and scheduled_for is not None:
             conn.execute(update(_jobs).where(_jobs.c.id == row["job_id"])
@@ -219,7 +221,7 @@ def _insert_runs_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> list[in
             taken.add(key)  # the same fire twice in one batch: the first only
         keep.append(index)
     ids: list[int | None] = [None] * len(rows)
-    if keep and "job_id" in keys and conn.dialect.dbapi.sqlite_version_info >= (3, 38):
+    if keep and "job_id" in keys and _sqlite_version(conn) >= (3, 38):
         # A burst's rows differ in their job only: one INSERT ... SELECT per set of the
         # other values, over the job ids as a JSON array, with those values bound once.
         rest = [key for key in keys if key != "job_id"]
@@ -259,9 +261,17 @@ _MAX_ROWS = 500
 
 
 def _chunks(conn: Connection, items: list, columns: int) -> list[list]:
-    limit = 32766 if conn.dialect.dbapi.sqlite_version_info >= (3, 32) else 999
+    limit = 32766 if _sqlite_version(conn) >= (3, 32) else 999
     size = max(1, min(_MAX_ROWS, limit // columns))
     return [items[start:start + size] for start in range(0, len(items), size)]
+
+
+def _sqlite_version(conn: Connection) -> tuple[int, ...]:
+    """The SQLite library's version (only asked of SQLite connections)."""
+    dbapi = conn.dialect.dbapi
+    assert dbapi is not None  # a connected dialect always has its driver module
+    version: tuple[int, ...] = dbapi.sqlite_version_info
+    return version
 
 
 def _take_ids(conn: Connection, members: list[int], ids: list[int | None]) -> None:
@@ -269,7 +279,7 @@ def _take_ids(conn: Connection, members: list[int], ids: list[int | None]) -> No
 
     Rows inserted without an id get max(id)+1 each, in the order inserted, and the
     transaction holds the write lock from its first row on: they are the last ones."""
-    last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar()
+    last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
     for offset, index in enumerate(members):
         ids[index] = last - len(members) + 1 + offset
 
@@ -278,7 +288,7 @@ def _update_many(conn: Connection, table, by_keys: dict[tuple[str, ...], list[di
                  ) -> None:
     """UPDATE table SET <keys> WHERE id = b_id for many rows: on SQLite one UPDATE ... FROM
     (VALUES ...) per 500 rows and set of keys; elsewhere an executemany."""
-    if conn.dialect.name != "sqlite" or conn.dialect.dbapi.sqlite_version_info < (3, 33):
+    if conn.dialect.name != "sqlite" or _sqlite_version(conn) < (3, 33):
         for params in by_keys.values():
             conn.execute(_update_by_id(table), params)
         return

@@ -64,7 +64,7 @@ def _recover_runs(engine, dead_owner: str | None = None,
                                                        RunStatus.SCHEDULED]))
         if dead_owner is not None:
             query = query.where(Run.owner == dead_owner)
-        stale = session.exec(query.order_by(Run.id)).all()
+        stale = session.exec(query.order_by(col(Run.id))).all()
     shared = getattr(engine.lock, "shared", False)
     live = engine.lock.live_owners() if shared and dead_owner is None else set()
     settled: list[tuple[Run, Future]] = []

@@ -84,8 +84,9 @@ def _serve(engine: Engine, request) -> str:
         if run is None:
             return "refused: job is not active"
         run.recorded.wait(10)
-        word = {RunStatus.SKIPPED: "skipped", RunStatus.SCHEDULED: "queued"}.get(
-            run.status, "run")
+        words: dict[str | None, str] = {RunStatus.SKIPPED: "skipped",
+                                        RunStatus.SCHEDULED: "queued"}
+        word = words.get(run.status, "run")
         return f"{word} {run.run_id}"
     if action == "stop":
         done = engine.stop_or_cancel(request["run_id"], kill=bool(payload.get("kill")))

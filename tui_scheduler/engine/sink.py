@@ -24,7 +24,7 @@ _chunks = OutputChunk.__table__
 _runs = Run.__table__
 
 
-def _human(nbytes: int) -> str:
+def _human(nbytes: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if nbytes < 1024 or unit == "GiB":
             return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
@@ -122,7 +122,7 @@ class OutputSink:
 
         def op(conn: Connection) -> None:
             conn.execute(insert(_chunks), [row])
-            if dropped_upto is None:
+            if dropped_upto is None or marker is None:
                 return
             conn.execute(delete(_chunks).where(_chunks.c.run_id == run_id)
                          .where(_chunks.c.seq > marker_seq)

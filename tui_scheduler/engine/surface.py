@@ -10,6 +10,7 @@ methods) or fails the surface test (attributes).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
@@ -29,17 +30,28 @@ class Flag(Protocol):
 
 @runtime_checkable
 class RunHandle(Protocol):
-    """A run as the console sees it, wherever it executes."""
+    """A run as the console sees it, wherever it executes.
 
-    job: Job
-    run_id: int | None
-    started_at: datetime | None
-    progress: Progress | None
-    status: str | None
-    recorded: Flag
-    """Set once the run has its row (and ``run_id``)."""
-    finished: Flag
-    """Set once the run's end is recorded (a stop waits on it before offering SIGKILL)."""
+    Read-only properties, not plain attributes: the console only reads them, and a
+    protocol attribute would have to match each run class's own types exactly (the
+    engine's light ``Flag`` here, ``threading.Event`` there)."""
+
+    @property
+    def job(self) -> Job: ...
+    @property
+    def run_id(self) -> int | None: ...
+    @property
+    def started_at(self) -> datetime | None: ...
+    @property
+    def progress(self) -> Progress | None: ...
+    @property
+    def status(self) -> str | None: ...
+    @property
+    def recorded(self) -> Flag:
+        """Set once the run has its row (and ``run_id``)."""
+    @property
+    def finished(self) -> Flag:
+        """Set once the run's end is recorded (a stop waits on it before offering SIGKILL)."""
 
 
 class EngineSurface(ABC):
@@ -62,7 +74,9 @@ class EngineSurface(ABC):
     def start(self) -> None: ...
 
     @abstractmethod
-    def shutdown(self, **kwargs: Any) -> Any: ...
+    def shutdown(self, *, stop_runs: bool = True, drain_s: float = 0.0,
+                 timeout: float = 60.0) -> None:
+        """Stop (own engine: its runs too, as asked) or detach (attached: runs go on)."""
 
     @abstractmethod
     def run_now(self, job_id: int, params: dict[str, Any] | None = None) -> RunHandle | None:
@@ -76,7 +90,7 @@ class EngineSurface(ABC):
         """SIGTERM (or SIGKILL) every running run of a job; their ids."""
 
     @abstractmethod
-    def running_runs(self, job_id: int | None = None) -> list[RunHandle]: ...
+    def running_runs(self, job_id: int | None = None) -> Sequence[RunHandle]: ...
 
     @abstractmethod
     def reload(self, job_ids: set[int] | None = None) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import insert, select
 
@@ -22,14 +23,16 @@ class ControlTimeout(RuntimeError):
 
 
 def send_control(store: Store, action: str, *, job_id: int | None = None,
-                 run_id: int | None = None, payload: dict | None = None,
+                 run_id: int | None = None, payload: dict[str, Any] | None = None,
                  timeout: float = 10.0) -> str:
     """Ask the engine to act and wait for its one-line answer."""
     woken = notify.supported(store)
     with store.engine.begin() as conn:
-        control_id = conn.execute(insert(_control).values(
+        inserted = conn.execute(insert(_control).values(
             action=action, job_id=job_id, run_id=run_id, payload=json.dumps(payload or {}),
-            created_at=datetime.now(UTC))).inserted_primary_key[0]
+            created_at=datetime.now(UTC))).inserted_primary_key
+        assert inserted is not None  # a single-row INSERT always reports its key
+        control_id = inserted[0]
         if woken:
             notify.notify(conn, [notify.REQUEST])
     started = time.monotonic()
@@ -41,6 +44,7 @@ def send_control(store: Store, action: str, *, job_id: int | None = None,
             row = conn.execute(select(_control.c.done_at, _control.c.result)
                                .where(_control.c.id == control_id)).first()
         if row and row.done_at is not None:
-            return row.result
+            answer: str = row.result  # written with done_at, in the same UPDATE
+            return answer
         time.sleep(0.005 if time.monotonic() < brisk_until else 0.05)
     raise ControlTimeout(f"the engine did not answer within {timeout:g}s; is it stuck?")

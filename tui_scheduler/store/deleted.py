@@ -13,10 +13,11 @@ from datetime import datetime
 
 from sqlalchemy import delete, func
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from tui_scheduler.core.policies import ACTIVE_STATUSES, as_row_id
 from tui_scheduler.store.db import Store
-from tui_scheduler.store.models import Control, Job, OutputChunk, Run
+from tui_scheduler.store.models import Control, Job, OutputChunk, Run, row_id
 
 
 class DeletedJobNotFound(LookupError):
@@ -37,7 +38,7 @@ class DeletedJob:
     """When its newest run ended (or started, or was created)."""
 
 
-def _deleted_query():
+def _deleted_query() -> SelectOfScalar[Job]:
     return select(Job).where(col(Job.deleted_at).is_not(None))
 
 
@@ -60,19 +61,20 @@ def list_deleted(store: Store) -> list[DeletedJob]:
     with store.session() as session:
         jobs = list(session.exec(_deleted_query().order_by(col(Job.deleted_at).desc(),
                                                            col(Job.id).desc())).all())
-        ids = [job.id for job in jobs]
+        ids = [row_id(job) for job in jobs]
         if not ids:
             return []
         counts = dict(session.exec(select(Run.job_id, func.count()).where(
-            col(Run.job_id).in_(ids)).group_by(Run.job_id)).all())
-        newest = select(func.max(Run.id)).where(col(Run.job_id).in_(ids)).group_by(Run.job_id)
+            col(Run.job_id).in_(ids)).group_by(col(Run.job_id))).all())
+        newest = (select(func.max(Run.id)).where(col(Run.job_id).in_(ids))
+                  .group_by(col(Run.job_id)))
         last = {run.job_id: run for run in session.exec(
             select(Run).where(col(Run.id).in_(newest))).all()}
     result = []
-    for job in jobs:
-        run = last.get(job.id)
+    for job, job_id in zip(jobs, ids, strict=True):
+        run = last.get(job_id)
         when = (run.finished_at or run.started_at or run.created_at) if run else None
-        result.append(DeletedJob(job, counts.get(job.id, 0), run.status if run else None,
+        result.append(DeletedJob(job, counts.get(job_id, 0), run.status if run else None,
                                  when))
     return result
 

@@ -30,8 +30,10 @@ def utcnow() -> datetime:
 
 
 def bump_change_counter(session: Session) -> None:
-    session.exec(text("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS VARCHAR) "
-                      "WHERE key = 'change_counter'"))
+    # A textual statement: SQLModel's ``exec`` types only select/update constructs.
+    session.connection().execute(text(
+        "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS VARCHAR) "
+        "WHERE key = 'change_counter'"))
     if session.get_bind().dialect.name == "postgresql":
         # Engines and consoles LISTENing hear of the edit when it commits, not on a poll.
         notify.notify(session.connection(), [notify.META])
@@ -74,14 +76,15 @@ def keep_stored_secrets(values: dict[str, Any],
     return result
 
 
-def job_secret_values(job: Job | None, run_params: str | dict | None = None) -> list[str]:
+def job_secret_values(job: Job | None,
+                      run_params: str | dict[str, Any] | None = None) -> list[str]:
     """The secret values a run of ``job`` knows (its env, its params with the run's own
     on top, as the engine merges them), for masking them in the run's output."""
     if job is None:
         return []
-    if isinstance(run_params, str):
-        run_params = json.loads(run_params or "{}")
-    params = {**json.loads(job.params or "{}"), **(run_params or {})}
+    own: dict[str, Any] = (json.loads(run_params or "{}") if isinstance(run_params, str)
+                           else run_params or {})
+    params = {**json.loads(job.params or "{}"), **own}
     return secret_values(json.loads(job.env or "{}"), params, json.loads(job.secrets or "[]"))
 
 

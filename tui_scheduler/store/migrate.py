@@ -19,13 +19,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from tui_scheduler.core.safe_text import safe_text
 from tui_scheduler.store.models import SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    # Imported inside the functions at run time: alembic loads only when a migration runs.
+    from alembic.config import Config
 
 HEAD = f"{SCHEMA_VERSION:04d}"
 """The newest revision this release knows (tests check it is Alembic's head)."""
@@ -104,7 +108,7 @@ def ensure_schema(engine: Engine, location: str, on_old: OnOld = "upgrade") -> N
     with engine.connect() as conn:
         state = read_state(conn)
     refuse_unusable(state, location)
-    if not state.pending or on_old == "keep" and state.tables:
+    if not state.pending or (on_old == "keep" and state.tables):
         return
     if on_old == "refuse" and state.tables:
         raise SchemaError(
@@ -164,7 +168,7 @@ def _take_write_lock(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
 
 
-def _alembic_config(conn: Connection):
+def _alembic_config(conn: Connection) -> Config:
     """Alembic configured in code: no alembic.ini, the scripts inside the package, and the
     store's own connection (env.py reads it from ``attributes``)."""
     from alembic.config import Config

@@ -6,9 +6,10 @@ Datetimes are stored in UTC; sqlmodel hands them back timezone-aware.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from sqlalchemy import Column, DateTime, Index, text
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import Column, DateTime, Dialect, Index, Table, text
+from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Field, SQLModel
 
 SCHEMA_VERSION = 2
@@ -16,7 +17,7 @@ SCHEMA_VERSION = 2
 ``schema_version`` holds it so that older releases refuse this database."""
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes out, on every database.
 
     SQLite keeps no zone, so values are normalised to UTC before they are stored; a naive
@@ -26,7 +27,7 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -34,20 +35,30 @@ class UTCDateTime(TypeDecorator):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        stored: datetime = value
+        return stored.replace(tzinfo=UTC) if stored.tzinfo is None else stored.astimezone(UTC)
 
-    def load_dialect_impl(self, dialect):
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         return dialect.type_descriptor(DateTime(timezone=dialect.name != "sqlite"))
 
 
-def _utc_column(*, index: bool = False, nullable: bool = True) -> Column:
+def _utc_column(*, index: bool = False, nullable: bool = True) -> Column[datetime]:
     return Column(UTCDateTime(), index=index, nullable=nullable)
 
 
-class Job(SQLModel, table=True):
+class _Table(SQLModel):
+    """Base of every table here: SQLModel sets ``__table__`` on each table class when it
+    is created but its type hints leave it out, so the Core queries (``Run.__table__.c``)
+    would not type-check without this declaration."""
+
+    if TYPE_CHECKING:
+        __table__: ClassVar[Table]
+
+
+class Job(_Table, table=True):
     """A job definition. Soft-deleted jobs keep their history readable until purged."""
 
     __tablename__ = "job"
@@ -95,7 +106,7 @@ class Job(SQLModel, table=True):
     last_fire_at: datetime | None = Field(default=None, sa_column=_utc_column())
 
 
-class Run(SQLModel, table=True):
+class Run(_Table, table=True):
     """One execution (or one accounted-for fire: ``skipped``/``missed``) of a job."""
 
     __tablename__ = "run"
@@ -134,7 +145,7 @@ class Run(SQLModel, table=True):
     fire); empty otherwise, so a fire has exactly one record."""
 
 
-class OutputChunk(SQLModel, table=True):
+class OutputChunk(_Table, table=True):
     """A batch of output lines of one stream (``out``, ``err`` or ``sys`` for markers)."""
 
     __tablename__ = "run_output"
@@ -150,7 +161,7 @@ class OutputChunk(SQLModel, table=True):
     nbytes: int = 0
 
 
-class EngineLock(SQLModel, table=True):
+class EngineLock(_Table, table=True):
     """The single row naming the engine that owns this database."""
 
     __tablename__ = "engine_lock"
@@ -163,7 +174,7 @@ class EngineLock(SQLModel, table=True):
     heartbeat_at: datetime = Field(sa_column=_utc_column(nullable=False))
 
 
-class EngineNode(SQLModel, table=True):
+class EngineNode(_Table, table=True):
     """One live engine sharing a PostgreSQL database with others (SQLite has one engine,
     named by ``engine_lock``). Survivors delete the row of an engine whose heartbeats stop."""
 
@@ -176,7 +187,7 @@ class EngineNode(SQLModel, table=True):
     heartbeat_at: datetime = Field(sa_column=_utc_column(nullable=False))
 
 
-class Control(SQLModel, table=True):
+class Control(_Table, table=True):
     """A request from the CLI or another console for the engine that holds the database."""
 
     __tablename__ = "control"
@@ -193,10 +204,26 @@ class Control(SQLModel, table=True):
     """Token of the engine serving it, where several engines share the database."""
 
 
-class Meta(SQLModel, table=True):
+class Meta(_Table, table=True):
     """Key/value facts about the database itself (schema version, change counter)."""
 
     __tablename__ = "meta"
 
     key: str = Field(primary_key=True)
     value: str = ""
+
+
+class _Keyed(Protocol):
+    id: int | None
+
+
+def row_id(row: _Keyed) -> int:
+    """The primary key of a row read from the database (or flushed to it).
+
+    The models declare ``id: int | None`` because a new row has none until it is
+    inserted; a row that came back from a query always has one, and this says so to
+    the type checker instead of a ``# type: ignore`` at every use.
+    """
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: it was never stored")
+    return row.id

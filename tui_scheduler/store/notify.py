@@ -63,7 +63,7 @@ def record_writes(conn: Connection, into: set[str]) -> None:
     """Add the table of every INSERT/UPDATE/DELETE run on ``conn`` to ``into`` (``*`` for
     a textual statement, which could write anything)."""
 
-    def seen(_conn, clause, *_args) -> None:
+    def seen(_conn: Connection, clause: object, *_args: object) -> None:
         if isinstance(clause, UpdateBase):
             table = getattr(clause, "table", None)
             into.add(getattr(table, "name", None) or ANY)

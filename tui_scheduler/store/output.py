@@ -14,7 +14,7 @@ def read_chunks(store: Store, run_id: int, *, after_seq: int = 0,
     with store.session() as session:
         query = (select(OutputChunk).where(OutputChunk.run_id == run_id)
                  .where(col(OutputChunk.seq) > after_seq)
-                 .order_by(OutputChunk.seq).limit(limit))
+                 .order_by(col(OutputChunk.seq)).limit(limit))
         return list(session.exec(query).all())
 
 

@@ -36,7 +36,7 @@ def list_runs(store: Store, job_id: int, *, limit: int = 50,
     with store.session() as session:
         query = select(Run).where(Run.job_id == job_id)
         if before_id is not None:
-            query = query.where(Run.id < before_id)
+            query = query.where(col(Run.id) < before_id)
         query = query.order_by(col(Run.id).desc()).limit(limit)
         return list(session.exec(query).all())
 
@@ -71,7 +71,7 @@ def active_runs(store: Store) -> list[Run]:
     with store.session() as session:
         query = select(Run).where(col(Run.status).in_([RunStatus.RUNNING,
                                                        RunStatus.SCHEDULED]))
-        return list(session.exec(query.order_by(Run.id)).all())
+        return list(session.exec(query.order_by(col(Run.id))).all())
 
 
 def waiting_retries(store: Store, job_ids: list[int] | None = None) -> dict[int, Run]:
@@ -89,7 +89,7 @@ def latest_results(store: Store) -> dict[int, Run]:
     """The most recent finished run of every job (skipped/missed fires are not results)."""
     with store.session() as session:
         newest = (select(func.max(Run.id)).where(col(Run.status).in_(RESULT_STATUSES))
-                  .group_by(Run.job_id))
+                  .group_by(col(Run.job_id)))
         rows = session.exec(select(Run).where(col(Run.id).in_(newest))).all()
     return {run.job_id: run for run in rows}
 

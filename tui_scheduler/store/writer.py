@@ -74,8 +74,8 @@ class BatchWriter:
     def start(self) -> None:
         self._thread.start()
 
-    def submit(self, op: Op) -> Future:
-        future: Future = Future()
+    def submit(self, op: Op) -> Future[Any]:
+        future: Future[Any] = Future()
         if self._closed:
             future.set_exception(RuntimeError("writer is closed"))
             return future
@@ -122,7 +122,7 @@ class BatchWriter:
                 self._commit(batch)
         self._drop_connection()
 
-    def _commit(self, batch: list[tuple[Op, Future]]) -> None:
+    def _commit(self, batch: list[tuple[Op, Future[Any]]]) -> None:
         delay = 0.5
         while True:
             if self.trouble and self._closed and time.monotonic() >= self._give_up_at:
@@ -160,7 +160,7 @@ class BatchWriter:
                 notifications.record_writes(self._conn, self._written)
         return self._conn
 
-    def _run_batch(self, batch: list[tuple[Op, Future]]) -> list[Any]:
+    def _run_batch(self, batch: list[tuple[Op, Future[Any]]]) -> list[Any]:
         conn = self._connection()
         try:
             return self._transaction(conn, [op for op, _ in batch])
@@ -205,7 +205,7 @@ class BatchWriter:
                 log.debug("closing a broken connection failed", exc_info=True)
             self._conn = None
 
-    def _commit_one_by_one(self, batch: list[tuple[Op, Future]]) -> None:
+    def _commit_one_by_one(self, batch: list[tuple[Op, Future[Any]]]) -> None:
         """A bad operation must not take its batch-mates down with it."""
         for index, (op, future) in enumerate(batch):
             conn = self._connection()
@@ -221,7 +221,7 @@ class BatchWriter:
                 log.debug("write failed: %s", exc)
                 future.set_exception(exc)
 
-    def _fail_all(self, batch: list[tuple[Op, Future]], exc: Exception) -> None:
+    def _fail_all(self, batch: list[tuple[Op, Future[Any]]], exc: Exception) -> None:
         for _, future in batch:
             future.set_exception(exc)
 

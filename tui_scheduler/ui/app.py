@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -32,7 +32,7 @@ from tui_scheduler.ui.screens.home import HomeScreen
 from tui_scheduler.ui.screens.unsaved import UnsavedInput
 
 if TYPE_CHECKING:  # the store and engine stack loads after the first frame (ui.boot)
-    from tui_scheduler.engine.surface import EngineSurface
+    from tui_scheduler.engine.surface import EngineSurface, RunHandle
     from tui_scheduler.store.db import Store
     from tui_scheduler.ui.boot import Boot
     from tui_scheduler.ui.bridge import EngineBridge
@@ -236,7 +236,7 @@ class SchedulerApp(JobActions, App[None]):
         await self.action_quit()
 
 
-def quit_question(unsaved: list[str], runs: list) -> str | None:
+def quit_question(unsaved: list[str], runs: Sequence[RunHandle]) -> str | None:
     """What quitting now would lose, as a question; None when nothing would be."""
     parts = []
     if unsaved:

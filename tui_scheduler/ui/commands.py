@@ -27,7 +27,7 @@ class JobCommands(Provider):
         from tui_scheduler.ui.screens.home import HomeScreen
 
         app = self.app
-        home: HomeScreen = app.home  # type: ignore[attr-defined]
+        home: HomeScreen = app.home
         if isinstance(self.screen, HomeScreen):
             yield from [
                 ("Run the selected job now", "r", home.action_run),

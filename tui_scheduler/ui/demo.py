@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from tui_scheduler.store.db import Store
 from tui_scheduler.store.jobs import create_job
-from tui_scheduler.store.models import Job, OutputChunk, Run
+from tui_scheduler.store.models import Job, OutputChunk, Run, row_id
 
 # Prints JSON progress with a message for about 30 seconds.
 PROGRESS_SCRIPT = (
@@ -68,13 +68,13 @@ def populate(store: Store, *, now: datetime | None = None, history: int = 12) ->
     """
     pinned = now is not None
     now = now or datetime.now(UTC)
-    ids = [create_job(store, dict(spec)).id for spec in SAMPLE_JOBS]
+    ids = [row_id(create_job(store, dict(spec))) for spec in SAMPLE_JOBS]
     by_name = dict(zip([spec["name"] for spec in SAMPLE_JOBS], ids, strict=True))
     rng = random.Random(7)
     with store.session() as session:
         for job_id in ids if pinned else ():
             # Not earlier than ``now``: an engine would owe every fire since creation.
-            job = session.get(Job, job_id)
+            job = session.get_one(Job, job_id)
             job.created_at = job.updated_at = now
             session.add(job)
         for name, (status, seconds, lines) in _HISTORY.items():
@@ -90,7 +90,7 @@ def populate(store: Store, *, now: datetime | None = None, history: int = 12) ->
                 session.add(run)
                 session.flush()  # the run's id, for its output
                 for seq, (stream, line) in enumerate(lines, 1):
-                    session.add(OutputChunk(run_id=run.id, seq=seq, stream=stream,
+                    session.add(OutputChunk(run_id=row_id(run), seq=seq, stream=stream,
                                             text=line + "\n", lines=1,
                                             nbytes=len(line) + 1))
                 run.output_bytes = sum(len(line) + 1 for _, line in lines)

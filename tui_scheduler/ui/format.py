@@ -115,10 +115,7 @@ def progress_text(done: float | None, total: float | None, message: str | None =
     message = one_line(message)
     if done is None:
         return message
-    if total:
-        percent = f"{100 * max(0.0, min(1.0, done / total)):.0f}%"
-    else:
-        percent = f"{done:g}"
+    percent = f"{100 * max(0.0, min(1.0, done / total)):.0f}%" if total else f"{done:g}"
     return f"{percent} {message}".strip()
 
 

@@ -22,6 +22,7 @@ import sys
 import termios
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 
@@ -37,6 +38,31 @@ class SchedulerApp(Protocol):
 SIGNALS = (signal.SIGHUP, signal.SIGTERM)
 TEARDOWN_GRACE_S = 3.0
 """How long the app may take to exit once the engine is down."""
+
+_on_leave: list[Callable[[], None]] = []
+
+
+def leave_with(cleanup: Callable[[], None]) -> None:
+    """Run ``cleanup`` (removing the demo's temporary folder) on the ways out that skip
+    the launcher's ``finally``: SIGHUP or SIGTERM landing while the console starts, before
+    its own handlers are up (the default action would kill the process there), and the
+    forced exit after a stalled teardown. Call it before the app runs."""
+    _on_leave.append(cleanup)
+    for sig in SIGNALS:
+        signal.signal(sig, _clean_then_die)
+
+
+def _clean_up() -> None:
+    while _on_leave:
+        _on_leave.pop()()
+
+
+def _clean_then_die(signum: int, _frame: object) -> None:
+    """Too early for the orderly quit (nothing is running yet): clean up and end as the
+    signal's default action would."""
+    _clean_up()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 def quit_on_signals(app: SchedulerApp) -> None:
@@ -73,6 +99,7 @@ def _stop_then_leave(app: SchedulerApp) -> None:
     normally ends it too."""
     app.boot.stop_engine()
     time.sleep(TEARDOWN_GRACE_S)
+    _clean_up()
     os._exit(0)  # everything is recorded; only the dead screen is left
 
 

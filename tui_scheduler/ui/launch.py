@@ -17,6 +17,7 @@ import os
 import shutil
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 # Textual paints at most this many frames a second; its default (60) makes a key that
@@ -33,7 +34,10 @@ def launch_console(args) -> int:
 
     demo_dir: Path | None = None
     if getattr(args, "demo", False):
+        from tui_scheduler.ui.hangup import leave_with
+
         demo_dir = Path(tempfile.mkdtemp(prefix="tui-scheduler-demo-"))
+        leave_with(partial(shutil.rmtree, demo_dir, ignore_errors=True))
         location = str(demo_dir / "demo.db")
     else:
         location = resolve_db_path(args.db)

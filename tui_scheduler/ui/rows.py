@@ -201,7 +201,7 @@ MIN_NAME = 6
 def plan_columns(width: int) -> tuple[Column, ...]:
     """Column widths that fill ``width`` cells. Below ``WIDE_FROM`` a running job shows
     its progress where its last result would be (the state column says "running")."""
-    state = Column("state", "State", 12)  # '▶ running ×2', '○‖ disabled' 
+    state = Column("state", "State", 12)  # '▶ running ×2', '○‖ disabled'
     if width >= WIDE_FROM:
         fixed = [state, Column("next", "Next run", 20), Column("last", "Last result", 18)]
     elif width >= MEDIUM_FROM:
@@ -249,8 +249,8 @@ class Palette:
                    muted="dim")
 
     def for_state(self, state: str) -> str:
-        return {"running": self.live, "stopping": self.warn, "failing": self.bad, "paused": self.warn,
-                "disabled": self.muted}.get(state, "")
+        return {"running": self.live, "stopping": self.warn, "failing": self.bad,
+                "paused": self.warn, "disabled": self.muted}.get(state, "")
 
     def for_status(self, status: str) -> str:
         if status == "succeeded":

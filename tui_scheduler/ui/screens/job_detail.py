@@ -252,7 +252,7 @@ class JobDetailScreen(Screen[None]):
         old = self._cells.get(run.id)
         if old is None:
             return
-        for (key, _), before, after in zip(COLUMNS, old, cells):
+        for (key, _), before, after in zip(COLUMNS, old, cells, strict=False):
             if str(before) != str(after) or getattr(before, "style", None) != \
                     getattr(after, "style", None):
                 # A cell may grow ("▶ running" -> "✔ succeeded"): widen its column

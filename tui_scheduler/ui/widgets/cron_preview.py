@@ -56,7 +56,7 @@ def _ruler(text: str, bad_field: str | None) -> list[Text]:
         return []
     words = text.split()
     labels, values, carets = Text("  "), Text("  "), Text("  ")
-    for name, word in zip(names, words):
+    for name, word in zip(names, words, strict=False):
         width = max(len(word), len(_FIELD_LABELS[name])) + 2
         bad = name == bad_field
         labels.append(_FIELD_LABELS[name].ljust(width), style="bold red" if bad else "dim")
@@ -95,7 +95,7 @@ def _fire_lines(fires: list[datetime], zone: tzinfo, local: tzinfo,
     if not same:
         head.append(f"local ({_zone_name(local)})", style="bold")
     lines = [head]
-    for fire, when in zip(fires, relatives):
+    for fire, when in zip(fires, relatives, strict=True):
         line = Text(f"  {when:<{rel_width}}", style="cyan")
         line.append(_stamp(fire, zone, seconds).ljust(width))
         if not same:

@@ -30,7 +30,7 @@ class _FrameStyles(RenderStyles):
     """Component styles whose Rich style is worked out once; lives for one frame."""
 
     @property
-    def rich_style(self):  # type: ignore[override]
+    def rich_style(self):
         cached = self.__dict__.get("_frame_rich_style")
         if cached is None:
             cached = self.__dict__["_frame_rich_style"] = super().rich_style

@@ -12,6 +12,8 @@ Create Date: 2026-12-01
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -24,7 +26,7 @@ depends_on = None
 UTC_TIME = sa.DateTime(timezone=True)
 
 
-def _text(name: str, **kwargs) -> sa.Column:
+def _text(name: str, **kwargs: Any) -> sa.Column[str]:
     return sa.Column(name, sa.String(), nullable=False, **kwargs)
 
 
