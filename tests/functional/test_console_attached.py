@@ -82,3 +82,27 @@ async def test_attached_console_drives_the_daemon(backend):
     finally:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=30)
+
+
+async def test_an_attached_consoles_own_edit_shows_at_once(db_path, store):
+    # With a slow poll the periodic change check comes only every 8 polls (80 s here):
+    # the row must follow the console's own edit without waiting for it.
+    job = add_job(store, "toggled", "true", "*/5 * * * *")
+    daemon = start_daemon(db_path)
+    try:
+        wait_for(lambda: (h := live_holder(store)) is not None and h.pid == daemon.pid,
+                 timeout=20, what="the daemon to serve the database")
+        engine = AttachedEngine(store, live_holder(store), poll_s=10)
+        engine.start()
+        async with console(store, engine) as (app, pilot):
+            await until(pilot, lambda: cell(app, job.id, "state") == "· idle")
+            await pilot.press("p")
+            await until(pilot, lambda: cell(app, job.id, "state") == "‖ paused", timeout=5,
+                        what="the row to show the pause")
+            await pilot.press("x")
+            await until(pilot, lambda: cell(app, job.id, "state").startswith("○"), timeout=5,
+                        what="the row to show the disable")
+        engine.shutdown()
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(20)

@@ -176,9 +176,13 @@ class AttachedEngine(EngineSurface):
                 if job_id is None or run.job.id == job_id]
 
     def reload(self, job_ids: set[int] | None = None) -> None:
-        """Nothing to do: every edit bumps the change counter, and the holding engine
-        reloads by itself (at once on PostgreSQL, where the bump NOTIFYs it and the other
-        attached consoles)."""
+        """The holding engine reloads by itself: every edit bumps the change counter (and
+        NOTIFYs it on PostgreSQL). This console made the edit, so it looks at the counter
+        now rather than at its next periodic check (seconds away on SQLite): the row must
+        not contradict the toast, or the operator presses the key again."""
+        with self._kinds_lock:
+            self._kinds |= {_jobs.name}
+        self._wake.set()
 
     def next_run_time(self, job_id: int) -> datetime | None:
         job = get_job_by_id(self.store, job_id)
