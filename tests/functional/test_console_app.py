@@ -170,3 +170,31 @@ async def test_demo_console_comes_alive(store, make_engine):
         await until(pilot, lambda: "%" in cell(app, progress_job, "last"), timeout=10,
                     what="the demo's progress job to report progress")
         assert "left" in cell(app, progress_job, "last")  # ETA from the made-up history
+
+
+async def test_keys_typed_right_after_e_land_in_the_filled_form(store, make_engine,
+                                                                monkeypatch):
+    # On a loaded machine a database read can take a second; the form must not open
+    # blank and then overwrite what the operator typed meanwhile.
+    import time
+
+    from tui_scheduler.ui.screens import job_form
+    from tui_scheduler.ui.screens.job_form import JobFormScreen
+
+    real_get_job = job_form.get_job
+
+    def slow_get_job(*args, **kwargs):
+        time.sleep(1.5)
+        return real_get_job(*args, **kwargs)
+
+    monkeypatch.setattr(job_form, "get_job", slow_get_job)
+    job = add_job(store, "edit-me", "true", "0 9 * * *")
+    engine = make_engine()
+    async with console(store, engine) as (app, pilot):
+        await pilot.press("e")
+        form = await until(pilot, lambda: isinstance(app.screen, JobFormScreen) and app.screen)
+        await pilot.press("end", "backspace", "1")  # the schedule field has the focus
+        await pilot.pause(2.0)
+        assert form.query_one("#f-name").value == "edit-me"
+        assert form.query_one("#f-schedule").value == "0 9 * * 1"
+        assert job.id == form.job_id

@@ -233,7 +233,9 @@ class JobActions:
         except ImportError:
             self.notify("The job editor is not available in this build.", severity="error")
             return
-        self.push_screen(JobFormScreen(job_id), self._after_edit)
+        row = self.home.table.rows_by_id.get(job_id) \
+            if job_id is not None and self.home.loaded else None
+        self.push_screen(JobFormScreen(job_id, row.job if row else None), self._after_edit)
 
     def _after_edit(self, saved_id: int | None) -> None:
         if saved_id is not None:

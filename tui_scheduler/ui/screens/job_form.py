@@ -33,6 +33,7 @@ from tui_scheduler.core.safe_text import safe_text
 from tui_scheduler.core.schedule import resolve_zone
 from tui_scheduler.core.secrets import mask_fields
 from tui_scheduler.store.jobs import create_job, get_job, job_fields, update_job
+from tui_scheduler.store.models import Job
 from tui_scheduler.ui.key_values import keep_types, params_text, parse_params
 from tui_scheduler.ui.screens.confirm import ConfirmScreen
 from tui_scheduler.ui.screens.unsaved import QUIT_BINDING, UnsavedInput
@@ -128,10 +129,13 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
             super().__init__()
             self.problems = problems
 
-    def __init__(self, job_id: int | None = None) -> None:
+    def __init__(self, job_id: int | None = None, job: Job | None = None) -> None:
         super().__init__()
         self.job_id = job_id
         """The job being edited; None for a new one."""
+        self._job = job
+        """The job as the table holds it (kept current by every change event): the form
+        fills from it at once, so keys typed right after ``e`` land in a filled form."""
         self.anchor: datetime | None = None
         """The job's creation time: where an interval counts from, as in the engine."""
         self._baseline: dict[str, Any] | None = None
@@ -148,7 +152,7 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
     def compose(self) -> ComposeResult:
         yield Static(self._title, id="form-title", classes="screen-title")
         with VerticalScroll(id="form-body"):
-            yield from self._row("Name", ("name", Input(placeholder="backup-db")))
+            yield from self._row("Name", ("name", Input(placeholder="e.g. backup-db")))
             yield from self._row("Schedule", ("schedule", Input(
                 placeholder="0 9 * * 1-5 · @daily · every 5m · at 2026-12-01 09:00 · manual")))
             yield Horizontal(
@@ -171,10 +175,10 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
             yield from self._row("Kind", ("kind", Select(
                 [("command (shell)", "command"), ("python (module:function)", "python")],
                 allow_blank=False, value="command")))
-            yield from self._row("Target", ("target", Input(placeholder="pg_dump -Fc prod")))
+            yield from self._row("Target", ("target", Input(placeholder="e.g. pg_dump -Fc prod")))
             yield from self._row("Description", ("description", Input()))
             yield from self._row("Working dir", ("workdir", Input(placeholder="(inherit)")))
-            yield from self._row("Tags", ("tags", Input(placeholder="db, nightly")))
+            yield from self._row("Tags", ("tags", Input(placeholder="e.g. db, nightly")))
             yield Static("State and policies", classes="section")
             yield from self._row("State", ("enabled", StateCheckbox("enabled")),
                                  ("paused", StateCheckbox("paused")))
@@ -225,6 +229,9 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
         if self.job_id is None:
             self._baseline = self._state()
             self.query_one("#f-name").focus()
+        elif self._job is not None:
+            self._show_loaded(mask_fields(job_fields(self._job)), self._job.created_at)
+            self.query_one("#f-schedule").focus()
         else:
             self._load()
             self.query_one("#f-schedule").focus()
@@ -247,11 +254,14 @@ class JobFormScreen(UnsavedInput, Screen[int | None]):
         self.post_message(self.Loaded(mask_fields(job_fields(job)), job.created_at))
 
     def on_job_form_screen_loaded(self, message: Loaded) -> None:
-        self.anchor = message.created_at
-        self._fill(message.fields)
-        self._baseline = self._state()
-        self._title = f"Edit job {message.fields['name']}"
+        self._show_loaded(message.fields, message.created_at)
         self._check()
+
+    def _show_loaded(self, fields: dict[str, Any], created_at: datetime | None) -> None:
+        self.anchor = created_at
+        self._fill(fields)
+        self._baseline = self._state()
+        self._title = f"Edit job {fields['name']}"
 
     def _fill(self, fields: dict[str, Any]) -> None:
         # Fields the form does not show (e.g. engines) travel through unchanged.
