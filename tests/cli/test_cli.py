@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import stat
 import subprocess
@@ -133,6 +134,10 @@ def test_run_wait_exit_code_runs_json_and_log(db):
     assert (runs[0]["status"], runs[0]["exit_code"], runs[0]["trigger"]) == ("failed", 4,
                                                                              "manual")
     assert ok(db, "log", str(runs[0]["id"])).stdout == "hello world\n"
+    table = ok(db, "runs", "greet").stdout.splitlines()
+    assert table[0].split()[-4:] == ["TOOK", "EXIT", "TRY", "NOTE"]
+    # How long it took, the exit code, the attempt, then why it ended.
+    assert re.search(r"\d+(ms|\.\ds|s)\s+4\s+1\s+exit code 4$", table[1]), table
     bad = cli(db, "log", "abc")
     assert bad.returncode == 2
 

@@ -23,6 +23,7 @@ from tui_scheduler.cli.common import (
     parse_pairs,
     run_id_or_none,
 )
+from tui_scheduler.core.durations import format_duration
 from tui_scheduler.core.policies import ACTIVE_STATUSES, MAX_ROW_ID, Trigger
 from tui_scheduler.core.secrets import mask_values
 from tui_scheduler.store import control
@@ -214,14 +215,27 @@ def cmd_runs(args) -> int:
     if job.deleted_at is not None:
         print(f"runs of {deleted_label(job)}")
     print(f"{'ID':>7}  {'STATUS':<11} {'TRIGGER':<9} {'SCHEDULED':<19}  {'STARTED':<19}  "
-          f"{'EXIT':>4}  ATTEMPT")
+          f"{'TOOK':>8}  {'EXIT':>4}  {'TRY':>3}  NOTE")
     shown = for_terminal(sys.stdout, args, one_line=True)
     for run in runs:
         exit_code = "-" if run.exit_code is None else str(run.exit_code)
         status, trigger = shown(run.status), shown(run.trigger)
+        # Why a run ended as it did (its error line, secrets masked) is what one looks
+        # for in this list: a stop, a timeout, the exit message.
+        note = shown(mask_values(run.error, job_store.job_secret_values(job, run.params)))
         print(f"{run.id:>7}  {status:<11} {trigger:<9} {local(run.scheduled_for):<19}  "
-              f"{local(run.started_at):<19}  {exit_code:>4}  {run.attempt}")
+              f"{local(run.started_at):<19}  {_took(run):>8}  {exit_code:>4}  "
+              f"{run.attempt:>3}  {note}".rstrip())
     return 0
+
+
+def _took(run) -> str:
+    """How long the run took ('running' while it goes, '-' when it never started)."""
+    if run.started_at is None:
+        return "-"
+    if run.finished_at is None:
+        return "running" if run.status == "running" else "-"
+    return format_duration((run.finished_at - run.started_at).total_seconds(), compact=True)
 
 
 def cmd_log(args) -> int:
