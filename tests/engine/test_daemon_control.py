@@ -36,6 +36,13 @@ def test_cli_drives_a_running_daemon(store, db_path):
         assert run.status == "stopped" and "operator" in run.error
         nothing = cli(db_path, "stop", "slow")
         assert nothing.returncode == 1 and "no running run" in nothing.stderr
+        assert cli(db_path, "run", "slow").returncode == 0
+        wait_for(lambda: any(r.status == "running" for r in runs_of(store, slow.id)),
+                 what="a second run")
+        killed = cli(db_path, "stop", "slow", "--kill")
+        assert killed.returncode == 0 and "killing (SIGKILL)" in killed.stdout, killed.stdout
+        wait_for(lambda: all(r.status != "running" for r in runs_of(store, slow.id)),
+                 what="the killed run to end")
 
         # An edit made by the CLI reaches the daemon without a restart.
         assert cli(db_path, "add", "ticker", "--cron", "* * * * * *", "--command",

@@ -231,3 +231,14 @@ def test_clean_lines_shows_escapes_and_keeps_carriage_return_redraws():
     lines, width = clean_lines("out", "\x1b[31mred\x1b[0m\n10%\r50%\r100%\na\tb\x07\x9b\n")
     assert lines == [("out", "^[[31mred^[[0m"), ("out", "100%"), ("out", "a       b^G\\x9b")]
     assert width == 15
+
+
+async def test_a_one_line_log_says_one_line(store):
+    job_id = seed_job(store)
+    run_id = seed_runs(store, job_id, 1)[0]
+    seed_output(store, run_id, [("out", "done")])
+    app = log_app(store, run_id, now=NOW)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(app, pilot)
+        status = str(screen.query_one("#log-status").render())
+        assert "1 line" in status and "1 lines" not in status

@@ -40,3 +40,26 @@ def test_runs_changed_gives_new_runs_newest_first_and_fresh_active_rows(store):
     assert [run.id for run in new_runs] == new[::-1]
     assert [(run.id, run.status) for run in changed] == [(old[0], RunStatus.STOPPED)]
     assert runs_changed(store, job.id, new[-1], []) == ([], [])
+
+
+def test_statistics_count_only_runs_that_ended_by_themselves(store):
+    # A stopped or timed-out run was cut short: a 20 s job stopped after 1 s must not
+    # pull its median duration down.
+    from datetime import timedelta
+
+    from tui_scheduler.store.runs import job_stats
+
+    job = create_job(store, {"name": "long", "target": "true"})
+    start = utcnow()
+    lengths = {RunStatus.SUCCEEDED: 20, RunStatus.FAILED: 18, RunStatus.STOPPED: 1,
+               RunStatus.TIMED_OUT: 2, RunStatus.INTERRUPTED: 3}
+    with store.session() as session:
+        for status, seconds in [*lengths.items(), (RunStatus.STOPPED, 1)]:
+            session.add(Run(job_id=job.id, trigger=Trigger.MANUAL, status=status,
+                            created_at=start, started_at=start,
+                            finished_at=start + timedelta(seconds=seconds)))
+        session.commit()
+    stats = job_stats(store, job.id)
+    assert stats.runs == 6 and stats.succeeded == 1
+    assert stats.median_s == 19.0
+    assert sorted(stats.recent_durations) == [18.0, 20.0]

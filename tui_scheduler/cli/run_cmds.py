@@ -188,6 +188,8 @@ def cmd_stop(args) -> int:
                        "stale runs are marked interrupted when an engine starts")
     for run_id in run_ids:
         answer = send_control(store, "stop", run_id=run_id, payload={"kill": args.kill})
+        if args.kill and answer == "stopping":
+            answer = "killing (SIGKILL)"  # the engine's word is the same for both
         print(f"run {run_id}: {answer}")
     return 0
 

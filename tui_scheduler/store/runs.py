@@ -133,7 +133,10 @@ def job_stats(store: Store, job_id: int, *, window: int = 200) -> JobStats:
                  .where(col(Run.status).in_(RESULT_STATUSES))
                  .order_by(col(Run.id).desc()).limit(window))
         rows = session.exec(query).all()
-    durations = [(end - start).total_seconds() for _, start, end in rows if start and end]
+    # A stopped, timed-out or interrupted run was cut short: its length says nothing
+    # about how long the job takes, so only runs that ended by themselves count.
+    durations = [(end - start).total_seconds() for status, start, end in rows
+                 if start and end and status in (RunStatus.SUCCEEDED, RunStatus.FAILED)]
     succeeded = sum(1 for status, _, _ in rows if status == RunStatus.SUCCEEDED)
     ordered = sorted(durations)
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else None

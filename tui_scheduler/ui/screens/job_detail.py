@@ -275,7 +275,7 @@ class JobDetailScreen(Screen[None]):
             state = fmt.job_state_label(self.states)
         total = f" · {fmt.count(self._total, 'run')}" if self._total is not None else ""
         about = f" · {job.description}" if job is not None and job.description else ""
-        self._show("#detail-title", Text(fmt.one_line(f"Job {name} · {state}{total}{about}")))
+        self._show("#detail-title", Text(fmt.one_line(f"Job {name} — {state}{total}{about}")))
 
     @property
     def states(self) -> tuple[str, ...]:

@@ -338,7 +338,8 @@ class RunLogScreen(Screen[None]):
     def _status(self) -> None:
         view = self.view
         parts = ["following" if view.follow else "not following (f)",
-                 f"{len(view.lines):,} lines" + (" (older above)" if self._more_older else "")]
+                 fmt.count(len(view.lines), "line")
+                 + (" (older above)" if self._more_older else "")]
         if view.needle:
             number, count = view.match_position()
             needle = fmt.one_line(view.needle)  # typed, or pasted from the log
