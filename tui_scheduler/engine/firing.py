@@ -177,6 +177,13 @@ class Firing:
                 run.status = RunStatus.SKIPPED
                 run.recorded.set()
                 run.finished.set()
+            elif status == RunStatus.RUNNING and (late := slots.too_late(run)):
+                self._writer.call(records.unstart(run_id, RunStatus.MISSED, late))
+                slots.undo(run, status)
+                run.status = RunStatus.MISSED
+                run.recorded.set()
+                run.finished.set()
+                self._bus.emit(FireAccounted(run_id, run.job.id, RunStatus.MISSED, late))
             elif status == RunStatus.RUNNING:
                 run.row, run.started_at = "running", now
                 self._executor.adopt(run)

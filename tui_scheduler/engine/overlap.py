@@ -14,13 +14,16 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from tui_scheduler.core.policies import MAX_QUEUED, Overlap, RunStatus
+from tui_scheduler.core.policies import MAX_QUEUED, Overlap, RunStatus, Trigger
 from tui_scheduler.engine import records
 from tui_scheduler.engine.runs import ActiveRun, RunExecutor
 from tui_scheduler.engine.state import EngineState
 from tui_scheduler.store.db import Store
 from tui_scheduler.store.models import Job, Run
 from tui_scheduler.store.writer import BatchWriter
+
+LATE_AFTER_TROUBLE_S = 5.0
+"""A scheduled fire held up this long by failing writes follows its misfire policy."""
 
 _run = Run.__table__
 
@@ -97,6 +100,24 @@ class OverlapSlots:
         if going:
             return None  # a run really was going then: the overlap policy decides
         return f"the database could not record the start: {self._write_trouble}"
+
+    def too_late(self, run: ActiveRun) -> str | None:
+        """Why a scheduled fire that could be recorded only long after it fell due, because
+        writes failed, must not start now: its job's misfire policy says skip, as it would
+        had the engine been down. Run late, it would push the next on-time fire out.
+        Asked once the fire's record is written (the write is what took so long)."""
+        due = run.scheduled_for
+        if (due is None or run.trigger != Trigger.SCHEDULE or run.job.misfire != "skip"
+                or not self._write_trouble):
+            return None
+        back = self._writes_back_at
+        if not self._writer.trouble and (back is None or due >= back):
+            return None  # writes were fine when it fell due
+        late = (records.utcnow() - due).total_seconds()
+        if late < LATE_AFTER_TROUBLE_S:
+            return None
+        return (f"could not start on time: the database could not record it for "
+                f"{late:.0f}s ({self._write_trouble}; misfire policy: skip)")
 
     def undo(self, run: ActiveRun, status: str) -> None:
         """Give back what ``decide`` took (the fire was recorded by someone else)."""

@@ -405,6 +405,16 @@ def set_status(run_id: int, status: str, error: str = ""):
     return op
 
 
+def unstart(run_id: int, status: str, error: str):
+    """A run recorded as starting that never did (its fire came too late): settled as
+    ``status`` with no start, host or owner, as if it had been decided so at once."""
+    def op(conn: Connection) -> None:
+        conn.execute(update(_runs).where(_runs.c.id == run_id)
+                     .values(status=status, error=error[:500], started_at=None, host="",
+                             owner="", finished_at=utcnow()))
+    return op
+
+
 def settle(run_id: int, status: str, error: str, *, was: str, owner: str):
     """Give a run left by a dead engine its outcome, unless someone settled it first (the
     engine itself, or another survivor); the op returns whether this one did."""
