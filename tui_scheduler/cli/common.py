@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -86,7 +86,7 @@ def is_terminal(stream: TextIO) -> bool:
 _TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def print_tsv(header: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
+def print_tsv(header: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> None:
     """Writes a header line and one tab-separated line per row to stdout."""
     for cells in (header, *rows):
         print("\t".join(str(cell).translate(_TSV_ESCAPES) for cell in cells))

@@ -122,8 +122,8 @@ def _plain_text(text: str, field: str, problems: dict[str, str]) -> None:
         problems.setdefault(field, why)
 
 
-def _entries(mapping: dict, field: str, problems: dict[str, str], *,
-             kinds: tuple[type, ...]) -> dict:
+def _entries(mapping: dict[str, Any], field: str, problems: dict[str, str], *,
+             kinds: tuple[type, ...]) -> dict[str, Any]:
     """Env or params: bounded names and values of plain types, no NUL anywhere."""
     if len(mapping) > MAX_ENTRIES:
         problems[field] = f"has {len(mapping)} entries; the limit is {MAX_ENTRIES}"

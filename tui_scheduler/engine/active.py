@@ -98,3 +98,12 @@ class ActiveRun:
     parts_left: int = 2
     """Release once both its end is committed and its code returned (see module doc)."""
     writes: RunWrites | None = None
+
+    @property
+    def recorded_id(self) -> int:
+        """``run_id`` where the run must have its row (adopted, executing, ending): a fire
+        found already recorded elsewhere keeps ``None`` but never gets that far. The
+        check ``store.models.row_id`` makes for a stored row."""
+        if self.run_id is None:
+            raise ValueError(f"run of {self.job.name} has no id yet: it was never recorded")
+        return self.run_id

@@ -37,7 +37,7 @@ from tui_scheduler.store import notify
 from tui_scheduler.store.control import ControlTimeout, send_control
 from tui_scheduler.store.db import Store
 from tui_scheduler.store.jobs import get_job_by_id, read_change_counter
-from tui_scheduler.store.models import Job, OutputChunk, Run
+from tui_scheduler.store.models import Job, OutputChunk, Run, row_id
 
 log = logging.getLogger(__name__)
 _runs = Run.__table__
@@ -58,7 +58,7 @@ class RemoteRun:
     """What the console needs of a run going on in the other process."""
 
     job: Job
-    run_id: int | None
+    run_id: int
     started_at: datetime | None = None
     progress: Progress | None = None
     status: str | None = None
@@ -166,7 +166,7 @@ class AttachedEngine(EngineSurface):
             return False
 
     def stop_job(self, job_id: int, *, kill: bool = False) -> list[int]:
-        ids = [run.run_id for run in self.running_runs(job_id) if run.run_id is not None]
+        ids = [run.run_id for run in self.running_runs(job_id)]
         for run_id in ids:
             self.stop_run(run_id, kill=kill)
         return ids
@@ -330,4 +330,4 @@ class AttachedEngine(EngineSurface):
             lines = int(counts.get(run.run_id, 0))
             if lines != run.lines:
                 run.lines = lines
-                self.bus.emit(RunOutput(run.run_id, run.job.id, lines))
+                self.bus.emit(RunOutput(run.run_id, row_id(run.job), lines))

@@ -22,7 +22,7 @@ from tui_scheduler.engine.projection import Projection
 from tui_scheduler.engine.state import EngineState
 from tui_scheduler.store.db import Store
 from tui_scheduler.store.jobs import read_change_counter
-from tui_scheduler.store.models import Job
+from tui_scheduler.store.models import Job, row_id
 
 log = logging.getLogger(__name__)
 _PROJECTED = ("schedule", "timezone", "enabled", "paused", "deleted_at", "engines")
@@ -49,7 +49,7 @@ class JobCatalog:
         self._change_counter = read_change_counter(self._store)
         jobs = self._state.jobs
         jobs.clear()
-        jobs.update((job.id, job) for job in self._read_all(None) if job.deleted_at is None)
+        jobs.update((row_id(job), job) for job in self._read_all(None) if job.deleted_at is None)
 
     def project_all(self, after: datetime) -> None:
         for job in self._state.jobs.values():
@@ -59,7 +59,7 @@ class JobCatalog:
         """Make APScheduler's copy of one job match its row."""
         if self.projection is None:
             return
-        self.projection.remove(job.id)
+        self.projection.remove(row_id(job))
         if not job.enabled or job.paused or job.deleted_at is not None:
             return
         if not self._state.runs_here(job):
@@ -76,7 +76,7 @@ class JobCatalog:
         first = next_fire_after(schedule, after, zone, anchor=anchor)
         if first is None:
             return
-        self.projection.place(job.id, schedule, zone, anchor, first)
+        self.projection.place(row_id(job), schedule, zone, anchor, first)
 
     def next_run_time(self, job_id: int) -> datetime | None:
         if self.projection is None:
@@ -94,7 +94,7 @@ class JobCatalog:
         """Re-read job rows (all, or some) and update the projection where they changed."""
         state = self._state
         jobs = state.jobs
-        fresh = {job.id: job for job in self._read_all(job_ids)}
+        fresh = {row_id(job): job for job in self._read_all(job_ids)}
         changed: set[int] = set()
         moved: set[int] = set()
         with state.mutex:
@@ -123,13 +123,13 @@ class JobCatalog:
         with self._project_lock:
             for job_id in sorted(moved):
                 with state.mutex:
-                    job = jobs.get(job_id)
-                if job is None:
+                    current = jobs.get(job_id)
+                if current is None:
                     if self.projection is not None:
                         self.projection.remove(job_id)
                     continue
-                mark = job.last_fire_at or job.created_at
-                self.project(job, after=mark - _EPSILON)
+                mark = current.last_fire_at or current.created_at
+                self.project(current, after=mark - _EPSILON)
                 self._on_moved(job_id)
         if changed:
             self._bus.emit(JobsChanged(frozenset(changed)))

@@ -17,6 +17,7 @@ from tui_scheduler.engine.active import ActiveRun
 from tui_scheduler.engine.batching import FinishBatcher, OrderedWriter
 from tui_scheduler.engine.events import EventBus, RunFinished
 from tui_scheduler.engine.process import ProcessOutcome
+from tui_scheduler.store.models import row_id
 from tui_scheduler.store.writer import Fenced
 
 log = logging.getLogger(__name__)
@@ -67,12 +68,12 @@ class RunFinisher:
         final_progress = (progress.done, progress.total, progress.message or "") \
             if progress else None
         ctx = run.context
-        job_state = (run.job.id, ctx.state) if ctx is not None and ctx.state_loaded else None
+        job_state = (row_id(run.job), ctx.state) if ctx is not None and ctx.state_loaded else None
         values = records.finish_values(
             status=status, exit_code=outcome.exit_code, error=error, progress=final_progress,
             output_bytes=sink.total_bytes if sink is not None else 0, started_at=run.started_at)
         # Behind this run's own output writes; batched with other runs' ends.
-        future = self._finishes.add((run.run_id, values, job_state),
+        future = self._finishes.add((run.recorded_id, values, job_state),
                                     after=run.writes.last if run.writes else 0, hold=hold)
         finished = (status, outcome.exit_code, error)
         if wait:
@@ -91,14 +92,14 @@ class RunFinisher:
                         run.job.name, finished[0], error)
         else:
             log.error("could not record the end of run %s: %s", run.run_id, error)
-        self.active.pop(run.run_id, None)
+        self.active.pop(run.recorded_id, None)
         self._part_done(run)
 
     @staticmethod
     def _recorded(run: ActiveRun, settled: dict[int, str] | None, finished: tuple) -> tuple:
         """The end as the database has it: another engine's decision, where one took this
         run over while this engine was frozen, stands (the one here was not written)."""
-        status = (settled or {}).get(run.run_id)
+        status = (settled or {}).get(run.recorded_id)
         if status is None:
             return finished
         log.warning("run %s (%s) ended %s here, but another engine had already recorded "
@@ -107,10 +108,10 @@ class RunFinisher:
 
     def _complete(self, run: ActiveRun, status: str, exit_code: int | None, error: str) -> None:
         run.status = status
-        self.active.pop(run.run_id, None)
+        self.active.pop(run.recorded_id, None)
         self._part_done(run)
         run.finished.set()
-        self.bus.emit(RunFinished(run.run_id, run.job.id, status, exit_code, error))
+        self.bus.emit(RunFinished(run.recorded_id, row_id(run.job), status, exit_code, error))
 
     def flush(self) -> None:
         """Record the ends held back during a burst, in one write."""

@@ -25,6 +25,7 @@ from tui_scheduler.engine.launching import Launcher
 from tui_scheduler.engine.overlap import OverlapSlots
 from tui_scheduler.engine.runs import ActiveRun, RunExecutor
 from tui_scheduler.engine.state import EngineState
+from tui_scheduler.store.models import row_id
 from tui_scheduler.store.writer import BatchWriter, Fenced
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,7 @@ class Firing:
                 decisions.append((run, status, reason))
         host, owner, shared = self._executor.host, self._executor.owner, state.shared
         rows = [records.run_row(
-            job_id=run.job.id, trigger=run.trigger, status=status,
+            job_id=row_id(run.job), trigger=run.trigger, status=status,
             scheduled_for=run.scheduled_for, attempt=run.attempt, params=run.params,
             host=host if status == RunStatus.RUNNING else "",
             owner=owner if status == RunStatus.RUNNING else "",
@@ -191,12 +192,12 @@ class Firing:
             elif status == RunStatus.SCHEDULED:
                 run.row, run.status = "scheduled", RunStatus.SCHEDULED
                 run.recorded.set()
-                self._bus.emit(FireAccounted(run_id, run.job.id, status, reason))
+                self._bus.emit(FireAccounted(run_id, row_id(run.job), status, reason))
             else:
                 run.status = status
                 run.recorded.set()
                 run.finished.set()
-                self._bus.emit(FireAccounted(run_id, run.job.id, status, reason))
+                self._bus.emit(FireAccounted(run_id, row_id(run.job), status, reason))
         if starting:
             self._launcher.spawn_many(starting)
 

@@ -24,7 +24,7 @@ from tui_scheduler.engine.retries import RetryBook
 from tui_scheduler.engine.runs import ActiveRun
 from tui_scheduler.engine.state import EngineState
 from tui_scheduler.store.db import Store
-from tui_scheduler.store.models import Job, Run
+from tui_scheduler.store.models import Job, Run, row_id
 from tui_scheduler.store.writer import BatchWriter
 
 
@@ -52,7 +52,7 @@ class FollowUps:
     def after_run(self, run: ActiveRun) -> None:
         """A run is released: free its overlap slot, start what queued behind it, and
         hand retries to the launcher."""
-        job_id = run.job.id
+        job_id = row_id(run.job)
         following = self._slots.release(job_id)
         if following is not None:
             self._launcher.spawn(following)
@@ -75,7 +75,7 @@ class FollowUps:
 
     def handle(self, run: ActiveRun) -> None:
         """On the launcher thread: retry a failed run, or disable its job."""
-        job_id = run.job.id
+        job_id = row_id(run.job)
         job = self._state.jobs.get(job_id, run.job)
         if run.attempt <= job.retries:
             self._schedule_retry(job, run)
@@ -87,11 +87,12 @@ class FollowUps:
         delay = retry_delay(run.attempt, job.retry_delay_s, job.retry_backoff,
                             job.retry_max_delay_s)
         due = records.utcnow() + timedelta(seconds=delay)
+        job_id = row_id(job)
         run_id = self._writer.call(records.insert_run(
-            job_id=job.id, trigger=Trigger.RETRY, status=RunStatus.SCHEDULED,
+            job_id=job_id, trigger=Trigger.RETRY, status=RunStatus.SCHEDULED,
             scheduled_for=due, attempt=run.attempt + 1, params=run.params))
-        self._retries.arm(run_id, job.id, due)
-        self._bus.emit(FireAccounted(run_id, job.id, RunStatus.SCHEDULED,
+        self._retries.arm(run_id, job_id, due)
+        self._bus.emit(FireAccounted(run_id, job_id, RunStatus.SCHEDULED,
                                      f"retry {run.attempt + 1} in {delay:g}s"))
 
     def start_retry(self, run_id: int) -> None:
@@ -113,5 +114,5 @@ class FollowUps:
             run = ActiveRun(job=job, trigger=row.trigger, scheduled_for=row.scheduled_for,
                             attempt=row.attempt, params=json.loads(row.params or "{}"),
                             run_id=run_id, row="scheduled")
-            self._slots.take(job.id)
+            self._slots.take(row_id(job))
         self._launcher.spawn(run)

@@ -20,7 +20,7 @@ from tui_scheduler.engine.pyjob import JobContext, call_python
 from tui_scheduler.engine.sink import OutputSink
 from tui_scheduler.store.db import Store
 from tui_scheduler.store.jobs import get_job_by_id
-from tui_scheduler.store.models import Job
+from tui_scheduler.store.models import Job, row_id
 from tui_scheduler.store.runs import last_success_time
 
 
@@ -70,13 +70,13 @@ def call_job(run: ActiveRun, store: Store,
     if job.kind == JobKind.PYTHON:
         def load_state() -> dict[str, Any]:
             # Read fresh: the engine's copy of the job predates the last run's save.
-            stored = get_job_by_id(store, job.id)
+            stored = get_job_by_id(store, row_id(job))
             return json.loads((stored or job).state or "{}")
 
         ctx = JobContext(
-            run_id=run.run_id, job_name=job.name, params=params, trigger=run.trigger,
+            run_id=run.recorded_id, job_name=job.name, params=params, trigger=run.trigger,
             _on_line=on_line, _on_progress=on_progress,
-            _load_last_success=lambda: last_success_time(store, job.id),
+            _load_last_success=lambda: last_success_time(store, row_id(job)),
             _load_state=load_state)
         run.context = ctx
         if job.timeout_s:

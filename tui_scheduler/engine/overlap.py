@@ -19,7 +19,7 @@ from tui_scheduler.engine import records
 from tui_scheduler.engine.runs import ActiveRun, RunExecutor
 from tui_scheduler.engine.state import EngineState
 from tui_scheduler.store.db import Store
-from tui_scheduler.store.models import Job, Run
+from tui_scheduler.store.models import Job, Run, row_id
 from tui_scheduler.store.writer import BatchWriter
 
 LATE_AFTER_TROUBLE_S = 5.0
@@ -59,13 +59,13 @@ class OverlapSlots:
         another engine is running."""
         status, reason = self._decide(run, elsewhere)
         if status == RunStatus.RUNNING:
-            self.busy[run.job.id] += 1
+            self.busy[row_id(run.job)] += 1
         elif status == RunStatus.SCHEDULED:
-            self.queues[run.job.id].append(run)
+            self.queues[row_id(run.job)].append(run)
         return status, reason
 
     def _decide(self, run: ActiveRun, elsewhere: dict[int, int]) -> tuple[str, str]:
-        job_id, job = run.job.id, run.job
+        job_id, job = row_id(run.job), run.job
         if not self.busy[job_id] and job_id not in elsewhere:
             return RunStatus.RUNNING, ""
         if run.force_queue or job.overlap == Overlap.QUEUE:
@@ -121,11 +121,12 @@ class OverlapSlots:
 
     def undo(self, run: ActiveRun, status: str) -> None:
         """Give back what ``decide`` took (the fire was recorded by someone else)."""
+        job_id = row_id(run.job)
         with self._state.mutex:
             if status == RunStatus.RUNNING:
-                self.busy[run.job.id] -= 1
-            elif status == RunStatus.SCHEDULED and run in self.queues[run.job.id]:
-                self.queues[run.job.id].remove(run)
+                self.busy[job_id] -= 1
+            elif status == RunStatus.SCHEDULED and run in self.queues[job_id]:
+                self.queues[job_id].remove(run)
 
     def running_elsewhere(self, jobs: list[Job]) -> dict[int, int]:
         """On a shared database, which of ``jobs`` another engine is running now (job id
@@ -161,11 +162,11 @@ class OverlapSlots:
             return []
         elsewhere = self.running_elsewhere(waiting)
         starting = []
-        for job in waiting:
-            if job.id in elsewhere:
+        for job_id in map(row_id, waiting):
+            if job_id in elsewhere:
                 continue
             with state.mutex:
-                following = None if self.busy[job.id] else self._next_queued_locked(job.id)
+                following = None if self.busy[job_id] else self._next_queued_locked(job_id)
             if following is not None:
                 starting.append(following)
         return starting

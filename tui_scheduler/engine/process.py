@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import psutil
 
@@ -37,11 +38,20 @@ class ProcessOutcome:
     last_stderr: str = ""
 
 
+class StopFlag(Protocol):
+    """What a stop request's flag must do: a ``threading.Event`` or the engine's lighter
+    set-once ``active.Flag`` (a burst creates one per fire)."""
+
+    def set(self) -> None: ...
+
+    def is_set(self) -> bool: ...
+
+
 @dataclass
 class StopRequest:
     """Shared between the run's thread and whoever asks it to stop."""
 
-    event: threading.Event = field(default_factory=threading.Event)
+    event: StopFlag = field(default_factory=threading.Event)
     kill_now: bool = False
     reason: str = "stopped"
 

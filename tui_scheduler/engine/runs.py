@@ -29,6 +29,7 @@ from tui_scheduler.engine.job_call import call_job, param_env
 from tui_scheduler.engine.process import ProcessOutcome
 from tui_scheduler.engine.sink import DEFAULT_CAP, OutputSink
 from tui_scheduler.store.db import Store
+from tui_scheduler.store.models import row_id
 from tui_scheduler.store.writer import BatchWriter
 
 __all__ = ["ActiveRun", "Flag", "RunExecutor", "param_env"]
@@ -73,7 +74,7 @@ class RunExecutor:
             if not self._begin(run):
                 return run
             run.started_at = records.utcnow()
-            self.writer.call(records.mark_running(run.run_id, started_at=run.started_at,
+            self.writer.call(records.mark_running(run.recorded_id, started_at=run.started_at,
                                                   host=self.host, owner=self.owner))
         else:
             run.launched = True
@@ -85,7 +86,8 @@ class RunExecutor:
                 advance_fire_mark=run.trigger in ("schedule", "catch-up")))
         if not run.adopted:
             self.adopt(run)
-        self.bus.emit(RunStarted(run.run_id, run.job.id, run.trigger, run.started_at))
+        self.bus.emit(RunStarted(run.recorded_id, row_id(run.job), run.trigger,
+                                 run.started_at))
         try:
             outcome = call_job(run, self.store, self._sink)
         except Exception as exc:  # noqa: BLE001 - a launch failure is the run's result
@@ -97,7 +99,7 @@ class RunExecutor:
     def adopt(self, run: ActiveRun) -> None:
         """Count a recorded run as active (stoppable) before its thread even starts."""
         run.adopted = True
-        self.active[run.run_id] = run  # one dict operation: atomic, no lock to contend
+        self.active[run.recorded_id] = run  # one dict operation: atomic, no lock to contend
         run.recorded.set()
 
     def _sink(self, run: ActiveRun) -> OutputSink:
@@ -107,7 +109,8 @@ class RunExecutor:
                 sink = run.sink
                 if sink is None:
                     run.writes = self._ordered.for_run()
-                    sink = run.sink = OutputSink(run.writes, run.run_id, cap=self.output_cap)
+                    sink = run.sink = OutputSink(run.writes, run.recorded_id,
+                                                     cap=self.output_cap)
         return sink
 
     def _begin(self, run: ActiveRun) -> bool:
@@ -151,7 +154,8 @@ class RunExecutor:
 
     def abandon(self, run: ActiveRun) -> None:
         """After an unexpected error: forget the run and release it (once)."""
-        self.active.pop(run.run_id, None)
+        if run.run_id is not None:  # None: the error was recording its start
+            self.active.pop(run.run_id, None)
         with run.finish_lock:
             release = run.parts_left > 0
             run.parts_left = 0
@@ -216,14 +220,14 @@ class RunExecutor:
             if run.sink is not None and run.sink.lines != run.emitted_lines:
                 run.emitted_lines = run.sink.lines
                 run.sink.flush()
-                self.bus.emit(RunOutput(run.run_id, run.job.id, run.emitted_lines))
+                self.bus.emit(RunOutput(run.recorded_id, row_id(run.job), run.emitted_lines))
             row: dict[str, Any] = {}
             if run.progress_dirty and run.progress is not None:
                 run.progress_dirty = False
                 progress = run.progress
                 row.update(progress_done=progress.done, progress_total=progress.total,
                            progress_message=(progress.message or "")[:500])
-                self.bus.emit(RunProgress(run.run_id, run.job.id, progress.done,
+                self.bus.emit(RunProgress(run.recorded_id, row_id(run.job), progress.done,
                                           progress.total, progress.message or ""))
             if run.pid_dirty:
                 run.pid_dirty = False

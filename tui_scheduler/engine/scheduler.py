@@ -182,6 +182,8 @@ class Engine(EngineSurface):
                 log.debug("scheduler shutdown raced", exc_info=True)
         self.firing.wait_drained(10)
         for run in self.slots.drain():
+            if run.run_id is None:
+                continue  # its batch is being recorded right now: no row to mark yet
             self.writer.submit(records.set_status(run.run_id, RunStatus.MISSED,
                                                   "engine shut down before the queued run started"))
         executor = self.executor
@@ -287,7 +289,7 @@ class Engine(EngineSurface):
         return None
 
     def stop_job(self, job_id: int, *, kill: bool = False) -> list[int]:
-        ids = [r.run_id for r in list(self.executor.active.values()) if r.job.id == job_id]
+        ids = [run_id for run_id, r in list(self.executor.active.items()) if r.job.id == job_id]
         for run_id in ids:
             self.executor.stop(run_id, kill=kill)
         return ids

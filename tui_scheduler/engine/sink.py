@@ -10,12 +10,13 @@ from __future__ import annotations
 import threading
 from collections import deque
 from concurrent.futures import Future
+from typing import Any, Protocol
 
 from sqlalchemy import delete, insert, update
 from sqlalchemy.engine import Connection
 
 from tui_scheduler.store.models import OutputChunk, Run
-from tui_scheduler.store.writer import BatchWriter
+from tui_scheduler.store.writer import Op
 
 DEFAULT_CAP = 10 * 1024 * 1024
 CHUNK_BYTES = 64 * 1024
@@ -32,10 +33,17 @@ def _human(nbytes: float) -> str:
     return str(nbytes)
 
 
+class Submits(Protocol):
+    """Where a sink's writes go: a ``BatchWriter``, or the engine's ``batching.RunWrites``
+    (which keeps them in order with the run's other writes)."""
+
+    def submit(self, op: Op) -> Future[Any]: ...
+
+
 class OutputSink:
     """Collects (stream, line) pairs of one run; thread-safe (stdout and stderr readers)."""
 
-    def __init__(self, writer: BatchWriter, run_id: int, *, cap: int = DEFAULT_CAP):
+    def __init__(self, writer: Submits, run_id: int, *, cap: int = DEFAULT_CAP):
         self._writer = writer
         self.run_id = run_id
         self._lock = threading.Lock()
