@@ -184,7 +184,7 @@ class Firing:
                 run.status = RunStatus.MISSED
                 run.recorded.set()
                 run.finished.set()
-                self._bus.emit(FireAccounted(run_id, run.job.id, RunStatus.MISSED, late))
+                self._bus.emit(FireAccounted(run_id, row_id(run.job), RunStatus.MISSED, late))
             elif status == RunStatus.RUNNING:
                 run.row, run.started_at = "running", now
                 self._executor.adopt(run)
