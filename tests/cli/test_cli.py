@@ -9,6 +9,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -264,3 +265,17 @@ def test_list_into_a_pipe_is_tab_separated_full_values(db):
     assert status == "succeeded" and len(finished) == len("2026-12-01 09:30:00")
     # A tab inside a value is written as `\t`, so it cannot open a sixth cell.
     assert rows["tab\\tname"][1:] == ["active", "Manually only (never fires by itself)", "-", "-"]
+
+
+def test_export_and_import_keep_an_intervals_fire_times(db, tmp_path):
+    # `every 7m` counts from the job's creation; the imported job is created later, so
+    # the export writes the start it counted from.
+    ok(db, "add", "ev", "--every", "7m", "--command", "true")
+    before = json.loads(ok(db, "show", "ev", "--json").stdout)["next_fires"]
+    exported = ok(db, "export").stdout
+    assert re.search(r'schedule = "every 7m from \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"', exported)
+    (tmp_path / "jobs.toml").write_text(exported)
+    other = str(tmp_path / "other.db")
+    time.sleep(1.1)
+    ok(other, "import", str(tmp_path / "jobs.toml"))
+    assert json.loads(ok(other, "show", "ev", "--json").stdout)["next_fires"] == before

@@ -162,6 +162,7 @@ def cmd_export(args) -> int:
     jobs = []
     for job in job_store.list_jobs(store):
         fields = job_store.job_fields(job)
+        fields["schedule"] = _anchored(fields["schedule"], job.created_at)
         if not args.include_secrets:
             fields = mask_fields(fields)
         jobs.append({k: v for k, v in fields.items()
@@ -176,6 +177,20 @@ def cmd_export(args) -> int:
         f"secret values written as {MASK} (--include-secrets writes them)"
     print(f"exported {len(jobs)} jobs to {args.file}, owner-only; {how}", file=sys.stderr)
     return 0
+
+
+def _anchored(schedule: str, created_at: datetime | None) -> str:
+    """An interval without ``from`` counts from the job's creation; exported as is, an
+    import (a new creation time) would move every fire. Written with its start instead,
+    the imported job keeps the same fire times."""
+    try:
+        parsed = parse_schedule(schedule)
+    except ScheduleError:
+        return schedule
+    if parsed.kind != "interval" or parsed.start is not None or created_at is None:
+        return schedule
+    start = created_at.astimezone(UTC).replace(microsecond=0, tzinfo=None)
+    return f"{schedule} from {start.isoformat(timespec='seconds')}Z"
 
 
 # TOML escapes C0 controls itself but writes C1 controls and bidi overrides as they are;
