@@ -8,13 +8,12 @@ refuse (one line, exit 2, nothing stored changed) a key or item the job does not
 from __future__ import annotations
 
 import json
-import sqlite3
 import tomllib
 
 import pytest
 
 from tests.cli.test_cli import cli, ok
-from tests.helpers import assert_refused
+from tests.helpers import assert_refused, sql_dump
 
 MASK = "********"
 TOKEN = "tok-ORIGINAL-1111"
@@ -34,13 +33,6 @@ def _job(db) -> dict:
     """The job as export --include-secrets writes it: every stored value in clear."""
     return tomllib.loads(ok(db, "export", "--include-secrets").stdout)["job"][0]
 
-
-def _dump(db: str) -> str:
-    conn = sqlite3.connect(db)
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
 
 
 def test_env_param_tag_and_secret_edits_keep_what_they_do_not_name(db):
@@ -82,9 +74,9 @@ def test_unset_untag_and_unsecret_remove_only_what_they_name(db):
     (["--tag", ""], ["--tag", "--untag"]),
 ])
 def test_removing_what_the_job_lacks_is_refused_and_changes_nothing(db, args, words):
-    before = _dump(db)
+    before = sql_dump(db)
     assert_refused(cli(db, "edit", "sec", "--description", "changed", *args), *words)
-    assert _dump(db) == before
+    assert sql_dump(db) == before
 
 
 def test_edit_help_names_the_removal_flags(db):

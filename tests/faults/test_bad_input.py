@@ -7,13 +7,12 @@ job, and compares a full SQL dump of that database before and after.
 from __future__ import annotations
 
 import os
-import sqlite3
 import stat
 import time
 
 import pytest
 
-from tests.helpers import assert_refused, cli, finished_runs, wait_for
+from tests.helpers import assert_refused, cli, finished_runs, sql_dump, wait_for
 from tui_scheduler.store.jobs import get_job
 
 HUGE = "99999999999999999999999"
@@ -101,13 +100,6 @@ CASES = {
 }
 
 
-def _dump(db: str) -> str:
-    conn = sqlite3.connect(db)
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
-
 
 @pytest.fixture
 def db(tmp_path):
@@ -120,11 +112,11 @@ def db(tmp_path):
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_input_is_one_line_exit_2_and_changes_nothing(db, case):
     args, stdin, words = CASES[case]
-    before = _dump(db)
+    before = sql_dump(db)
     started = time.monotonic()
     assert_refused(cli(db, *args, stdin=stdin), *words)
     assert time.monotonic() - started < 30
-    assert _dump(db) == before
+    assert sql_dump(db) == before
 
 
 def test_a_dangling_symlink_as_database_is_refused_and_not_followed(tmp_path):
@@ -167,6 +159,6 @@ def test_allow_past_runs_the_job_once_right_away(store, db_path, make_engine):
 @pytest.mark.parametrize("args", [["show", HUGE], ["runs", HUGE], ["runs", HUGE, "--deleted"],
                                   ["rm", HUGE], ["pause", HUGE]])
 def test_a_job_reference_past_64_bits_is_just_an_unknown_name(db, args):
-    before = _dump(db)
+    before = sql_dump(db)
     assert_refused(cli(db, *args), "no", "job named", code=1)
-    assert _dump(db) == before
+    assert sql_dump(db) == before

@@ -89,11 +89,11 @@ def add_job_options(parser: argparse.ArgumentParser, *, creating: bool) -> None:
     if not creating:
         # Edits change only what they name; these remove, and refuse a name the job
         # does not have.
-        for option, what in (("--unset-env", "environment variable"),
+        for option, item in (("--unset-env", "environment variable"),
                              ("--unset-param", "default parameter"),
                              ("--untag", "tag"), ("--unsecret", "secret mark")):
             parser.add_argument(option, action="append", metavar="NAME", default=None,
-                                help=f"remove this {what} (repeatable)")
+                                help=f"remove this {item} (repeatable)")
     parser.add_argument("--engines", metavar="NAMES",
                         help="on a shared PostgreSQL database: '*' runs it on every engine, "
                              "a comma list pins it to those engines (default: any one)")
