@@ -56,3 +56,15 @@ def assert_refused(result, *words: str, code: int = 2) -> str:
     for word in words:
         assert word in lines[0], lines[0]
     return lines[0]
+
+
+def sql_dump(db: str) -> str:
+    """Every row and schema line of an SQLite file: equal before and after means nothing
+    stored changed."""
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    try:
+        return "\n".join(conn.iterdump())
+    finally:
+        conn.close()

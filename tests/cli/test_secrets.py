@@ -52,8 +52,8 @@ def test_show_list_and_json_mask_env_and_params_by_name_and_mark(db):
     listed = ok(db, "list", "--json").stdout
     _no_secret_in(listed)
     _no_secret_in(ok(db, "edit", "deploy", "--description", "x", "--json").stdout)
-    # Marks are replaced as a whole on edit; --secret '' clears them.
-    ok(db, "edit", "deploy", "--secret", "")
+    # --unsecret removes a mark (in any case), and the value shows again.
+    ok(db, "edit", "deploy", "--unsecret", "OPAQUE")
     assert json.loads(ok(db, "show", "deploy", "--json").stdout)["params"]["opaque"] == \
         SECRETS[3]
     bad = cli(db, "edit", "deploy", "--secret", "no spaces")
@@ -119,7 +119,8 @@ def test_edit_with_the_mask_keeps_the_stored_secret(db):
     _add_job(db)
     ok(db, "edit", "deploy", "--env", f"API_TOKEN={MASK}", "--env", "MODE=x")
     env = tomllib.loads(ok(db, "export", "--include-secrets").stdout)["job"][0]["env"]
-    assert env == {"API_TOKEN": SECRETS[0], "MODE": "x"}
+    assert env == {"API_TOKEN": SECRETS[0], "DB_PASS": SECRETS[1], "MODE": "x",
+                   "KEYBOARD_LAYOUT": "us", "SIGNING": SECRETS[4]}
     refused = cli(db, "add", "new", "--manual", "--command", "true",
                   "--env", f"DB_PASSWORD={MASK}")
     assert refused.returncode == 2 and "masked placeholder" in refused.stderr

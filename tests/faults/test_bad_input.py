@@ -7,13 +7,12 @@ job, and compares a full SQL dump of that database before and after.
 from __future__ import annotations
 
 import os
-import sqlite3
 import stat
 import time
 
 import pytest
 
-from tests.helpers import assert_refused, cli, finished_runs, wait_for
+from tests.helpers import assert_refused, cli, finished_runs, sql_dump, wait_for
 from tui_scheduler.store.jobs import get_job
 
 HUGE = "99999999999999999999999"
@@ -62,6 +61,19 @@ CASES = {
                      ["tag", "limit is 64"]),
     "51-tags": (["add", "t", "--manual", "--command", "true",
                  "--tag", ",".join(f"t{i}" for i in range(51))], None, ["limit is 50"]),
+    # Parameter names become $PARAM_<NAME>: a terminal control or a space is refused,
+    # as it is in an env name, from the CLI and a TOML file alike.
+    "param-name-escape-add": (["add", "p", "--manual", "--command", "true",
+                               "--param", "\x1b]0;ERR\x07=1"], None,
+                              ["params", "not a parameter name", "letters, digits"]),
+    "param-name-escape-edit": (["edit", "keep", "--param", "\x1b]0;ERR\x07=1"], None,
+                               ["params", "not a parameter name"]),
+    "param-name-65-chars": (["edit", "keep", "--param", "p" * 65 + "=1"], None,
+                            ["params", "1-64"]),
+    "toml-param-name-escape": (["import", "-"], _toml_job('params = { "a\\u001b[2J" = "1" }'),
+                               ["nothing was imported", "not a parameter name"]),
+    "toml-param-name-space": (["import", "-"], _toml_job('params = { "two words" = "1" }'),
+                              ["not a parameter name"]),
     # Names are never trimmed behind the user's back.
     "name-trailing-newline": (["add", "nl\n", "--manual", "--command", "true"], None,
                               ["line break", "never trimmed"]),
@@ -88,13 +100,6 @@ CASES = {
 }
 
 
-def _dump(db: str) -> str:
-    conn = sqlite3.connect(db)
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
-
 
 @pytest.fixture
 def db(tmp_path):
@@ -107,11 +112,11 @@ def db(tmp_path):
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_input_is_one_line_exit_2_and_changes_nothing(db, case):
     args, stdin, words = CASES[case]
-    before = _dump(db)
+    before = sql_dump(db)
     started = time.monotonic()
     assert_refused(cli(db, *args, stdin=stdin), *words)
     assert time.monotonic() - started < 30
-    assert _dump(db) == before
+    assert sql_dump(db) == before
 
 
 def test_a_dangling_symlink_as_database_is_refused_and_not_followed(tmp_path):
@@ -154,6 +159,6 @@ def test_allow_past_runs_the_job_once_right_away(store, db_path, make_engine):
 @pytest.mark.parametrize("args", [["show", HUGE], ["runs", HUGE], ["runs", HUGE, "--deleted"],
                                   ["rm", HUGE], ["pause", HUGE]])
 def test_a_job_reference_past_64_bits_is_just_an_unknown_name(db, args):
-    before = _dump(db)
+    before = sql_dump(db)
     assert_refused(cli(db, *args), "no", "job named", code=1)
-    assert _dump(db) == before
+    assert sql_dump(db) == before

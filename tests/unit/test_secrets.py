@@ -54,3 +54,16 @@ def test_mask_values_longest_first():
     text = "a=hunter22 b=hunter2222 c=abc"
     assert mask_values(text, ["hunter22", "hunter2222"]) == f"a={MASK} b={MASK} c=abc"
     assert mask_values(text, []) == text
+
+
+def test_a_mark_matches_names_in_any_case():
+    # Env names are case-sensitive, but a mark that matches no name in the same case is
+    # a slip of the shift key: masking more is the safe direction.
+    assert is_secret_name("custom2", marked=["CUSTOM2"])
+    assert is_secret_name("Region", marked=["rEGION"])
+    assert mask_mapping({"custom2": "v", "mode": "m"}, marked=["CUSTOM2"]) == \
+        {"custom2": MASK, "mode": "m"}
+    assert secret_values({"custom2": "clear-value"}, {"Opaque": "param-value"},
+                         ["CUSTOM2", "opaque"]) == ["clear-value", "param-value"]
+    back, missing = restore_masked({"custom2": MASK}, {"custom2": "kept"}, ["CUSTOM2"])
+    assert back == {"custom2": "kept"} and missing == []

@@ -24,6 +24,7 @@ from tui_scheduler.cli.common import (
     print_tsv,
 )
 from tui_scheduler.core.durations import parse_duration
+from tui_scheduler.core.field_edits import PartEdits
 from tui_scheduler.core.schedule import (
     ScheduleError,
     describe,
@@ -74,19 +75,49 @@ def fields_from_args(args, *, creating: bool) -> dict[str, Any]:
         value = getattr(args, option)
         if value is not None:
             fields[field] = _duration(value, option)
-    params = parse_pairs(args.param, "--param")
-    if params is not None:
-        fields["params"] = params
-    env = parse_pairs(args.env, "--env")
-    if env is not None:
-        fields["env"] = env
-    if args.secret is not None:
-        fields["secrets"] = args.secret
-    if args.tag is not None:
-        fields["tags"] = [t for tag in args.tag for t in tag.split(",")]
+    if creating:
+        keyed = {"params": parse_pairs(args.param, "--param"),
+                 "env": parse_pairs(args.env, "--env"), "secrets": args.secret,
+                 "tags": None if args.tag is None else
+                 [t for tag in args.tag for t in tag.split(",")]}
+        fields.update({k: v for k, v in keyed.items() if v is not None})
     if args.disabled is not None:
         fields["enabled"] = not args.disabled
     return fields
+
+
+ADD_REMOVE = (("--env", "--unset-env"), ("--param", "--unset-param"), ("--tag", "--untag"),
+              ("--secret", "--unsecret"))
+
+
+def _items(values: list[str] | None, option: str, *, commas: bool) -> list[str] | None:
+    """Names given to a repeatable add/remove option; one that names nothing is refused
+    (before, `edit --secret ''` cleared the marks: now it would silently do nothing)."""
+    if values is None:
+        return None
+    items = []
+    for value in values:
+        names = [n.strip() for n in (value.split(",") if commas else [value]) if n.strip()]
+        if not names:
+            adds, removes = next(pair for pair in ADD_REMOVE if option in pair)
+            raise CliError(f"{option} {value!r} names nothing; give a name ({adds} adds, "
+                           f"{removes} removes)", 2)
+        items += names
+    return items
+
+
+def part_edits(args) -> PartEdits:
+    """What `edit` sets, adds and removes in env, params, tags and secret marks, keeping
+    the rest (see core.field_edits)."""
+    put = {"params": parse_pairs(args.param, "--param"), "env": parse_pairs(args.env, "--env"),
+           "secrets": _items(args.secret, "--secret", commas=False),
+           "tags": _items(args.tag, "--tag", commas=True)}
+    drop = {"env": _items(args.unset_env, "--unset-env", commas=False),
+            "params": _items(args.unset_param, "--unset-param", commas=False),
+            "tags": _items(args.untag, "--untag", commas=True),
+            "secrets": _items(args.unsecret, "--unsecret", commas=False)}
+    return PartEdits(put={k: v for k, v in put.items() if v},
+                     drop={k: v for k, v in drop.items() if v})
 
 
 def _settle_past_at(args, fields: dict[str, Any], zone_name: str) -> None:
@@ -144,14 +175,15 @@ def cmd_add(args) -> int:
 def cmd_edit(args) -> int:
     store = open_db(args)
     fields = fields_from_args(args, creating=False)
+    edits = part_edits(args)
     if args.rename:
         fields["name"] = args.rename
-    if not fields:
+    if not fields and not edits:
         raise CliError("nothing to change: give at least one option (see edit --help)", 2)
     if args.at is not None or args.allow_past:
         zone = fields.get("timezone", job_store.get_job(store, args.name).timezone)
         _settle_past_at(args, fields, zone)
-    job = job_store.update_job(store, args.name, fields)
+    job = job_store.update_job(store, args.name, fields, edits)
     if args.json:
         emit_json(job_summary(job))
     else:

@@ -71,16 +71,29 @@ def add_job_options(parser: argparse.ArgumentParser, *, creating: bool) -> None:
                         help="disable the job after a failed run")
     parser.add_argument("--restartable", action=argparse.BooleanOptionalAction, default=None,
                         help="run again after an engine crash interrupted it")
+    # On edit these change only what they name and keep the job's other keys and tags.
+    sets = "" if creating else "set or override "
     parser.add_argument("--param", action="append", metavar="K=V", default=None,
-                        help="default parameter (repeatable); reaches commands as $PARAM_K")
+                        help=f"{sets}a default parameter (repeatable); reaches commands as "
+                             "$PARAM_K; K is 1-64 letters, digits, _ . -")
     parser.add_argument("--env", action="append", metavar="K=V", default=None,
-                        help="environment variable (repeatable)")
+                        help=f"{sets}an environment variable (repeatable)")
     parser.add_argument("--secret", action="append", metavar="NAME", default=None,
-                        help="mark an env variable or param secret whatever its name "
-                             "(repeatable; replaces the list on edit, --secret '' clears it)")
+                        help="mark an env variable or param secret whatever its name, "
+                             "matched in any case (repeatable"
+                             + (")" if creating else "; adds to the job's marks)"))
     parser.add_argument("--workdir", metavar="DIR")
     parser.add_argument("--tag", action="append", metavar="TAG", default=None,
-                        help="tag (repeatable; or comma-separated)")
+                        help="tag (repeatable; or comma-separated)" if creating else
+                             "add a tag (repeatable; or comma-separated)")
+    if not creating:
+        # Edits change only what they name; these remove, and refuse a name the job
+        # does not have.
+        for option, item in (("--unset-env", "environment variable"),
+                             ("--unset-param", "default parameter"),
+                             ("--untag", "tag"), ("--unsecret", "secret mark")):
+            parser.add_argument(option, action="append", metavar="NAME", default=None,
+                                help=f"remove this {item} (repeatable)")
     parser.add_argument("--engines", metavar="NAMES",
                         help="on a shared PostgreSQL database: '*' runs it on every engine, "
                              "a comma list pins it to those engines (default: any one)")
@@ -123,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add_job_options(add, creating=True)
     add.add_argument("--json", action="store_true")
-    edit = command("edit", "change a job's fields", epilog=SCHEDULE_HELP)
+    edit = command("edit", "change a job's fields: only those named (--env K=V keeps the "
+                   "job's other variables; --unset-env K removes one)", epilog=SCHEDULE_HELP)
     edit.add_argument("name")
     edit.add_argument("--rename", metavar="NEW")
     add_job_options(edit, creating=False)

@@ -18,6 +18,9 @@ PYTHON_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 MAX_TIMEOUT_S = 30 * 86400
 MAX_RETRIES = 100
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+"""A parameter reaches a command as ``$PARAM_<NAME>`` (``.`` and ``-`` turned into ``_``):
+a name with a space, a terminal control or 200 characters is a mistake, refused."""
 SECRET_REF = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
 KIB = 1024
 # Sizes in UTF-8 bytes. Generous for real use; they keep one job from costing seconds and
@@ -214,6 +217,10 @@ def validate_job_fields(raw: dict[str, Any]) -> dict[str, Any]:
             problems[flag] = "must be true or false"
     values["params"] = _entries(_mapping(values["params"], "params", problems), "params",
                                 problems, kinds=(str, int, float, bool))
+    bad_param = [k for k in values["params"] if not PARAM_NAME.fullmatch(str(k))]
+    if bad_param and "params" not in problems:
+        problems["params"] = (f"{_brief(bad_param[0])} is not a parameter name: use 1-64 "
+                              "letters, digits, _ . or -, starting with a letter or _")
     env = _entries(_mapping(values["env"], "env", problems), "env", problems,
                    kinds=(str, int, float))
     bad_env = [k for k in env if not ENV_NAME.fullmatch(str(k))]
@@ -224,7 +231,7 @@ def validate_job_fields(raw: dict[str, Any]) -> dict[str, Any]:
         problems["secrets"] = "must be a list of env or param names"
         values["secrets"] = []
     values["secrets"] = _tags(values["secrets"])
-    bad_secret = [name for name in values["secrets"] if not SECRET_REF.match(name)]
+    bad_secret = [name for name in values["secrets"] if not SECRET_REF.fullmatch(name)]
     if bad_secret:
         problems["secrets"] = (f"{bad_secret[0]!r} is not an env or param name to mark "
                                "secret (letters, digits, _ . -)")

@@ -1,7 +1,9 @@
 """Which environment variables and parameters are secret, and hiding their values.
 
 A name is secret when it looks like one (``is_secret_name``) or when the job marks it
-(its ``secrets`` list). Displays show ``MASK`` in place of a secret value; ``export``
+(its ``secrets`` list; a mark matches a name in any case: env names are case-sensitive,
+but a mark ``CUSTOM2`` on a job whose variable is ``custom2`` is a slip, and masking more
+is the safe direction). Displays show ``MASK`` in place of a secret value; ``export``
 writes ``MASK`` too, and an import or an edit that hands ``MASK`` back keeps the value
 already stored (``restore_masked``). ``mask_values`` hides a job's known secret values
 inside text the job printed.
@@ -38,16 +40,25 @@ _HUMP = re.compile(r"([a-z0-9])([A-Z])")
 
 
 def is_secret_name(name: str, marked: Iterable[str] = ()) -> bool:
-    """True when ``name`` looks like a secret or is one of the job's marked names."""
-    if name in marked:
+    """True when ``name`` looks like a secret or is one of the job's marked names, in any
+    case."""
+    return _is_secret(name, _folded(marked))
+
+
+def _folded(marked: Iterable[str]) -> frozenset[str]:
+    return frozenset(str(mark).casefold() for mark in marked)
+
+
+def _is_secret(name: str, folded: frozenset[str]) -> bool:
+    if str(name).casefold() in folded:
         return True
     return bool(SECRET_NAME.search(_HUMP.sub(r"\1_\2", str(name)).upper()))
 
 
 def mask_mapping(values: dict[str, Any], marked: Iterable[str] = ()) -> dict[str, Any]:
     """A copy of env or params for display: secret values replaced by ``MASK``."""
-    marked = set(marked)
-    return {k: (MASK if is_secret_name(k, marked) else v) for k, v in values.items()}
+    folded = _folded(marked)
+    return {k: (MASK if _is_secret(k, folded) else v) for k, v in values.items()}
 
 
 def mask_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -64,11 +75,11 @@ def restore_masked(new: dict[str, Any], stored: dict[str, Any],
     Returns the mapping and the names whose ``MASK`` has no stored value to stand for
     (the caller refuses those: storing the placeholder would lose the secret).
     """
-    marked = set(marked)
+    folded = _folded(marked)
     result = dict(new)
     missing: list[str] = []
     for name, value in new.items():
-        if value == MASK and is_secret_name(name, marked):
+        if value == MASK and _is_secret(name, folded):
             if name in stored:
                 result[name] = stored[name]
             else:
@@ -80,11 +91,11 @@ def secret_values(env: dict[str, Any], params: dict[str, Any],
                   marked: Iterable[str] = ()) -> list[str]:
     """The job's secret values worth searching for in its output, longest first (so a
     secret that contains another is hidden whole)."""
-    marked = set(marked)
+    folded = _folded(marked)
     found: set[str] = set()
     for mapping in (env, params):
         for name, value in mapping.items():
-            if not is_secret_name(name, marked) or value is None:
+            if not _is_secret(name, folded) or value is None:
                 continue
             # As the job sees it: parameters that are not strings arrive as JSON.
             text = value if isinstance(value, str) else json.dumps(value)

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from tui_scheduler.core.field_edits import PartEdits, apply_part_edits
 from tui_scheduler.core.jobspec import DEFAULTS, JobSpecError, validate_job_fields
 from tui_scheduler.core.policies import as_row_id
 from tui_scheduler.core.secrets import MASK, restore_masked, secret_values
@@ -171,11 +172,17 @@ def _edit(store: Store, ref: str | int, change: Callable[[Session, Job], None]) 
     return job
 
 
-def update_job(store: Store, ref: str | int, changes: dict[str, Any]) -> Job:
-    """Apply changes to a job after validating the whole result; nothing is written on error."""
+def update_job(store: Store, ref: str | int, changes: dict[str, Any],
+               edits: PartEdits | None = None) -> Job:
+    """Apply changes to a job after validating the whole result; nothing is written on error.
+
+    ``changes`` replaces whole fields; ``edits`` sets or removes single env/params keys,
+    tags and secret marks, applied here to the values read in this same transaction.
+    """
     def change(session: Session, job: Job) -> None:
         stored = job_fields(job)
-        values = keep_stored_secrets(validate_job_fields({**stored, **changes}), stored)
+        merged = {**stored, **changes, **apply_part_edits(stored, edits or PartEdits())}
+        values = keep_stored_secrets(validate_job_fields(merged), stored)
         if values["name"] != job.name and _find(session, values["name"]) is not None:
             raise JobSpecError({"name": f"a job named {values['name']!r} already exists"})
         schedule_changed = values["schedule"] != job.schedule or \
