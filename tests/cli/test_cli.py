@@ -26,6 +26,10 @@ def ok(db, *args, **kwargs):
     return result
 
 
+ADD = ("add", "x", "--manual", "--command", "true")
+"""A command that creates the database (the read-only ones never do)."""
+
+
 @pytest.fixture
 def db(tmp_path):
     return str(tmp_path / "data" / "jobs.db")
@@ -57,20 +61,20 @@ def test_unknown_zone_is_a_clear_error(db):
 
 
 def test_database_and_folder_are_owner_only(db):
-    ok(db, "list")
+    ok(db, *ADD)
     assert stat.S_IMODE(os.stat(os.path.dirname(db)).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
 
 
 def test_db_location_from_environment_and_xdg(tmp_path):
     env_db = tmp_path / "env.db"
-    result = subprocess.run([sys.executable, "-m", "tui_scheduler", "list"], text=True, check=False,
+    result = subprocess.run([sys.executable, "-m", "tui_scheduler", *ADD], text=True, check=False,
                             capture_output=True, env={**os.environ,
                                                       "TUI_SCHEDULER_DB": str(env_db)})
     assert result.returncode == 0 and env_db.exists()
     env = {k: v for k, v in os.environ.items() if k != "TUI_SCHEDULER_DB"}
     env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
-    result = subprocess.run([sys.executable, "-m", "tui_scheduler", "list"], text=True, check=False,
+    result = subprocess.run([sys.executable, "-m", "tui_scheduler", *ADD], text=True, check=False,
                             capture_output=True, env=env)
     assert result.returncode == 0
     assert (tmp_path / "xdg" / "tui-scheduler" / "scheduler.db").exists()
@@ -117,10 +121,11 @@ def test_add_list_show_edit_pause_rm(db):
     (["add", "x", "--every", "0s", "--command", "true"], "interval"),
 ])
 def test_bad_job_definitions_are_refused(db, args, words):
+    ok(db, "add", "kept", "--manual", "--command", "true")
     result = cli(db, *args)
     assert result.returncode == 2, result.stderr
     assert words in result.stderr and "Traceback" not in result.stderr
-    assert json.loads(ok(db, "list", "--json").stdout) == []
+    assert [job["name"] for job in json.loads(ok(db, "list", "--json").stdout)] == ["kept"]
 
 
 def test_run_wait_exit_code_runs_json_and_log(db):
@@ -204,13 +209,13 @@ def test_refuses_files_that_are_not_ours(tmp_path):
     result = cli(str(truncated), "list")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert truncated.read_bytes() == data[:200]
-    missing = cli("/proc/nope/x.db", "list")
+    missing = cli("/proc/nope/x.db", *ADD)
     assert missing.returncode == 1 and "cannot create" in missing.stderr
 
 
 def test_refuses_a_newer_schema(db):
     import sqlite3
-    ok(db, "list")
+    ok(db, *ADD)
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
     result = cli(db, "list")

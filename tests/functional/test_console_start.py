@@ -1,14 +1,19 @@
 """The console paints before the database and engine are ready (they open on a thread,
 ``ui.boot``), copes with keys meanwhile, and a database it cannot use still ends it with
-one line on stderr and exit code 1 — in Pilot and in a real pseudo-terminal."""
+one line on stderr and the exit code the CLI gives for it (2 for a path that points at
+the wrong thing, 1 for a damaged file) — in Pilot and in a real pseudo-terminal."""
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
+
+import pytest
 
 from tests.functional.console_support import add_job, record_notifications, until
 from tests.functional.pty_console import ROOT, PtyConsole
+from tests.helpers import cli
 from tui_scheduler.store.db import StoreError
 from tui_scheduler.ui.app import SchedulerApp
 from tui_scheduler.ui.boot import Boot
@@ -74,14 +79,48 @@ def test_the_real_console_paints_then_loads_then_quits(store, db_path):
     assert term.after_screen().strip() == ""
 
 
-def test_the_real_console_reports_a_bad_database_in_one_line(tmp_path):
+def _notes(tmp_path) -> str:
     notes = tmp_path / "notes.txt"
     notes.write_text("not a database")
-    term = PtyConsole("--db", str(notes))
-    assert term.wait() == 1
+    return str(notes)
+
+
+def _fifo(tmp_path) -> str:
+    os.mkfifo(tmp_path / "pipe")
+    return str(tmp_path / "pipe")
+
+
+def _foreign(tmp_path) -> str:
+    with sqlite3.connect(tmp_path / "other.db") as conn:
+        conn.execute("CREATE TABLE job (id INTEGER)")
+    return str(tmp_path / "other.db")
+
+
+def _damaged(tmp_path) -> str:
+    path = tmp_path / "damaged.db"
+    cli(str(path), "add", "x", "--manual", "--command", "true")
+    path.write_bytes(path.read_bytes()[:200])
+    return str(path)
+
+
+@pytest.mark.parametrize("make, code, words", [
+    (_notes, 2, "not an SQLite database"),
+    (lambda tmp_path: str(tmp_path), 2, "is a folder"),
+    (_fifo, 2, "named pipe"),
+    (lambda tmp_path: "/proc/self/mem", 2, "/proc/self/mem"),
+    (_foreign, 2, "another program"),
+    (_damaged, 1, "damaged.db"),
+], ids=["text file", "folder", "fifo", "proc-self-mem", "foreign sqlite", "damaged"])
+def test_the_real_console_reports_a_bad_database_in_one_line(tmp_path, make, code, words):
+    path = make(tmp_path)
+    before = os.stat(path)
+    term = PtyConsole("--db", path)
+    assert term.wait() == code, term.text
     lines = term.after_screen().strip().splitlines()
-    assert len(lines) == 1 and "not an SQLite database" in lines[0], term.text
-    assert notes.read_text() == "not a database"
+    assert len(lines) == 1 and words in lines[0], term.text
+    assert cli(path, "list").returncode == code  # the CLI's code for the same path
+    after = os.stat(path)
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
 
 
 def test_the_first_frame_needs_no_database_stack():

@@ -22,3 +22,13 @@ def test_another_programs_database_is_refused_and_gets_no_tables(pg_url):
     assert_refused(cli(pg_url, "add", "x", "--manual", "--command", "true"),
                    "another program", "left untouched")
     assert _tables(pg_url) == before == ["job", "run"]
+
+
+def test_a_reader_gets_no_tables_in_an_empty_database(pg_url):
+    """A read-only command on an empty PostgreSQL database says there is no database of
+    ours and creates none of our tables; a writer does create them."""
+    for args in (("list",), ("db", "status"), ("show", "x")):
+        assert_refused(cli(pg_url, *args), "no database at", "nothing was created")
+    assert _tables(pg_url) == []
+    assert cli(pg_url, "add", "x", "--manual", "--command", "true").returncode == 0
+    assert "job" in _tables(pg_url)

@@ -2,7 +2,8 @@
 
 Text from the database or from a job is untrusted on its way to a terminal: it is
 written through ``for_terminal``, which makes every control character visible when the
-stream is a terminal and keeps the exact bytes for a file or a pipe (or with ``--raw``).
+stream is a terminal and writes the text exactly as stored to a file or a pipe (or with
+``--raw``).
 """
 
 from __future__ import annotations
@@ -46,13 +47,21 @@ def run_id_or_none(text: str) -> int | None:
 # `tui-scheduler db upgrade`; every command that writes upgrades it on open.
 READ_ONLY_COMMANDS = frozenset({"list", "show", "runs", "log", "export"})
 
+# Only these make a database where there is none (the console and the daemon too). Every
+# other command needs one that exists: reading, or acting on a job or run already stored,
+# from a mistyped --db path would otherwise leave an empty database (and its folders)
+# there and answer "no jobs yet" instead of naming the wrong path.
+CREATING_COMMANDS = frozenset({"add", "import", "import-crontab", "daemon"})
+
 
 def open_db(args, on_old: OnOld | None = None) -> Store:
     from tui_scheduler.store.db import open_store
 
+    command = getattr(args, "subcommand", None)
     if on_old is None:
-        on_old = "refuse" if getattr(args, "subcommand", None) in READ_ONLY_COMMANDS else "upgrade"
-    return open_store(resolve_db_path(getattr(args, "db", None)), on_old)
+        on_old = "refuse" if command in READ_ONLY_COMMANDS else "upgrade"
+    return open_store(resolve_db_path(getattr(args, "db", None)), on_old,
+                      create=command in CREATING_COMMANDS)
 
 
 def emit_json(value: Any) -> None:

@@ -51,8 +51,10 @@ def print_new_output(store: Store, run_id: int, seq: int, secrets: list[str],
                      args=None) -> int:
     """Print output after ``seq`` (stderr lines to stderr), the job's known secret values
     masked; return the last seq printed. On a terminal its controls are made visible,
-    unless ``--raw`` (``for_terminal``)."""
-    out, err = for_terminal(sys.stdout, args), for_terminal(sys.stderr, args)
+    unless ``--raw`` (``for_terminal``). With ``--json`` stdout holds only the JSON
+    object, so the job's stdout lines go to stderr too."""
+    stdout = sys.stderr if getattr(args, "json", False) else sys.stdout
+    out, err = for_terminal(stdout, args), for_terminal(sys.stderr, args)
     while True:
         chunks = read_chunks(store, run_id, after_seq=seq, limit=500)
         if not chunks:
@@ -63,8 +65,8 @@ def print_new_output(store: Store, run_id: int, seq: int, secrets: list[str],
             if stream == "err":
                 sys.stderr.write(err(line) + "\n")
             else:
-                sys.stdout.write(out(line) + "\n")
-        sys.stdout.flush()
+                stdout.write(out(line) + "\n")
+        stdout.flush()
 
 
 def follow_output(store: Store, run_id: int, *, follow: bool, args=None) -> int | None:
@@ -81,7 +83,7 @@ def follow_output(store: Store, run_id: int, *, follow: bool, args=None) -> int 
         time.sleep(0.25)
 
 
-def _foreground_run(store: Store, job, params: dict, *, quiet: bool, args=None) -> int:
+def _foreground_run(store: Store, job, params: dict, args=None) -> int:
     """No engine holds the database: execute the run in this process, printing as it goes."""
     from tui_scheduler.engine.events import EventBus
     from tui_scheduler.engine.runs import ActiveRun, RunExecutor
@@ -104,8 +106,7 @@ def _foreground_run(store: Store, job, params: dict, *, quiet: bool, args=None) 
             alive = worker.is_alive()
             executor.tick()
             writer.flush()
-            if not quiet:
-                seq = print_new_output(store, run_id, seq, secrets, args)
+            seq = print_new_output(store, run_id, seq, secrets, args)
             if not alive:
                 break
             worker.join(0.25)
@@ -125,7 +126,7 @@ def cmd_run(args) -> int:
     if holder is None:
         if not args.wait:
             print("no engine is running; running in the foreground", file=sys.stderr)
-        run_id = _foreground_run(store, job, params, quiet=args.json, args=args)
+        run_id = _foreground_run(store, job, params, args=args)
     else:
         answer = send_control(store, "run", job_id=job.id, payload={"params": params})
         word, _, ident = answer.partition(" ")
@@ -135,13 +136,17 @@ def cmd_run(args) -> int:
         if word not in ("run", "queued"):
             raise CliError(f"the engine refused: {answer}")
         run_id = int(ident)
-        if not args.wait:
+        if args.wait:
+            follow_output(store, run_id, follow=True, args=args)
+        elif args.json:
+            _emit_run_json(store, run_id, job, holder.pid)
+            return 0
+        else:
             print(f"started run {run_id} of {job.name!r} on the engine (pid {holder.pid})")
             return 0
-        follow_output(store, run_id, follow=True, args=args)
     run = get_run(store, run_id)
     if args.json:
-        emit_json(run_record(run, job.name, job_store.job_secret_values(job, run.params)))
+        _emit_run_json(store, run_id, job, holder.pid if holder is not None else None)
     elif not args.wait or holder is None:
         # The error is the run's last stderr line: it may print a secret too.
         error = for_terminal(sys.stderr, args)(
@@ -149,6 +154,16 @@ def cmd_run(args) -> int:
         print(f"run {run.id} {run.status}" + (f": {error}" if error else ""), file=sys.stderr)
     return run.exit_code if run.exit_code is not None else (0 if run.status == "succeeded"
                                                             else 1)
+
+
+def _emit_run_json(store: Store, run_id: int, job, engine_pid: int | None) -> None:
+    """``run --json``'s one object: the run as ``runs --json`` gives it (finished, or as
+    it stands when the engine took it without --wait), plus where it ran."""
+    run = get_run(store, run_id)
+    emit_json({**run_record(run, job.name, job_store.job_secret_values(job, run.params)),
+               "job_deleted": False,
+               "ran_on": "foreground" if engine_pid is None else "engine",
+               "engine_pid": engine_pid})
 
 
 def run_record(run, job_name: str, secrets: Sequence[str] = ()) -> dict:

@@ -3,8 +3,10 @@
 A file that is not ours is never written to: ``identify.py`` looks at it read-only first,
 and a non-SQLite file, another program's database, a corrupt database or one from a newer
 schema is refused with a message that says what is wrong. A new database is only created
-where no file exists (or in an empty file that is already owner-only). Creating and
-upgrading the schema is store/migrate.py's job (Alembic).
+where no file exists (or in an empty file that is already owner-only), and only by a
+caller that may create one (``create=True``): a reader that finds nothing says so and
+leaves no folder or file behind, so a mistyped path is reported, not silently made.
+Creating and upgrading the schema is store/migrate.py's job (Alembic).
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ class StoreError(Exception):
         self.code = code
 
 
+def no_database(location: str) -> StoreError:
+    """A caller that may not create the database found none (exit 2: a wrong path is bad
+    input)."""
+    return StoreError(f"no database at {location} (nothing was created); check --db / "
+                      "$TUI_SCHEDULER_DB, or create it with `tui-scheduler add` or the "
+                      "console", 2)
+
+
 @dataclass
 class Store:
     """An open database: the SQLAlchemy engine plus where it lives."""
@@ -58,22 +68,22 @@ class Store:
         self.engine.dispose()
 
 
-def _prepare_sqlite_file(path: Path) -> None:
+def _prepare_sqlite_file(path: Path, *, create: bool) -> None:
     """Identify the file read-only; where none exists, create the folder and the file
-    owner-only."""
+    owner-only, or (``create`` False) refuse without creating anything."""
     try:
         found = identify_sqlite_file(path)
     except NotOurs as exc:
         raise StoreError(str(exc), exc.code) from None
+    if found is Found.NEW and not create:
+        # An empty file or an empty SQLite database is no database yet either: a reader
+        # must not turn it into one.
+        raise no_database(str(path))
     if found is Found.OURS or path.exists():
         return
     folder = path.parent
     if not folder.exists():
-        try:
-            folder.mkdir(parents=True, mode=0o700)
-        except OSError as exc:
-            raise StoreError(f"cannot create folder {folder}: {exc.strerror}; "
-                             "choose another place with --db PATH") from None
+        _make_folders(folder)
     elif not folder.is_dir():
         raise StoreError(f"{folder} is not a folder; choose another place with --db PATH", 2)
     if not os.access(folder, os.W_OK | os.X_OK):
@@ -90,6 +100,20 @@ def _prepare_sqlite_file(path: Path) -> None:
     os.close(fd)
 
 
+def _make_folders(folder: Path) -> None:
+    """Create ``folder`` and every missing folder above it owner-only (0700): mkdir's
+    ``parents=True`` would give the ones above the umask's mode, 0755."""
+    missing = [each for each in (folder, *folder.parents) if not each.exists()]
+    for each in reversed(missing):
+        try:
+            each.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # made meanwhile by another process: its mode is its maker's
+        except OSError as exc:
+            raise StoreError(f"cannot create folder {each}: {exc.strerror}; "
+                             "choose another place with --db PATH") from None
+
+
 def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -103,7 +127,7 @@ def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) ->
     cursor.close()
 
 
-def _make_engine(location: str) -> Engine:
+def _make_engine(location: str, *, create: bool) -> Engine:
     if "://" in location:
         url = location
         if url.startswith(("postgresql://", "postgres://")):
@@ -111,7 +135,7 @@ def _make_engine(location: str) -> Engine:
             url = "postgresql+psycopg://" + url.split("://", 1)[1]
         return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=16)
     path = Path(location).expanduser()
-    _prepare_sqlite_file(path)
+    _prepare_sqlite_file(path, create=create)
     engine = create_engine(
         f"sqlite:///{path}",
         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
@@ -122,7 +146,7 @@ def _make_engine(location: str) -> Engine:
     return engine
 
 
-def _check_and_migrate(engine: Engine, location: str, on_old: OnOld = "upgrade") -> None:
+def _check_and_migrate(engine: Engine, location: str, on_old: OnOld, *, create: bool) -> None:
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             result = conn.execute(text("PRAGMA quick_check")).scalar()
@@ -135,20 +159,24 @@ def _check_and_migrate(engine: Engine, location: str, on_old: OnOld = "upgrade")
             # even tables named job and run do not make a database ours.
             raise StoreError(f"{location} is a database of another program (it was left "
                              "untouched); point --db at another database", 2)
+        if not tables and not create:
+            raise no_database(location)  # PostgreSQL: a database without our tables
     try:
         migrate.ensure_schema(engine, location, on_old)
     except migrate.SchemaError as exc:
         raise StoreError(str(exc)) from None
 
 
-def open_store(location: str, on_old: OnOld = "upgrade") -> Store:
-    """Open (creating if needed) the database at a path or URL, or raise StoreError.
+def open_store(location: str, on_old: OnOld = "upgrade", *, create: bool = True) -> Store:
+    """Open the database at a path or URL, or raise StoreError.
 
     ``on_old`` says what to do with an older schema (see store/migrate.py): writers
-    upgrade it, read-only callers ``refuse`` it, ``db status``/``backup`` ``keep`` it."""
+    upgrade it, read-only callers ``refuse`` it, ``db status``/``backup`` ``keep`` it.
+    ``create`` says whether a missing database may be created (folders 0700, file 0600);
+    when False, finding none raises StoreError (exit 2) and nothing is created."""
     try:
-        engine = _make_engine(location)
-        _check_and_migrate(engine, location, on_old)
+        engine = _make_engine(location, create=create)
+        _check_and_migrate(engine, location, on_old, create=create)
     except StoreError:
         raise
     except OperationalError as exc:

@@ -8,8 +8,8 @@ that row to refuse newer databases. A database from such a release (schema 1, no
 Who upgrades (``OnOld``): whoever writes (the console, the daemon, CLI commands that
 change something) upgrades an older database on open; read-only CLI commands refuse it
 with "run `tui-scheduler db upgrade`"; ``db status`` and ``db backup`` leave it as it is.
-An empty database is created at the head by everyone. A newer database is refused by
-everyone and left untouched.
+An empty database is created at the head by every caller allowed to create one
+(``open_store(create=True)``). A newer database is refused by everyone and left untouched.
 
 Checking costs two small reads and no Alembic import; Alembic loads only to upgrade.
 """

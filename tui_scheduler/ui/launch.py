@@ -3,7 +3,8 @@ engine in this process, and shut the engine down on the way out.
 
 The first frame comes first: the database and the engine are opened on a thread once the
 console is on screen (``ui.boot``), and the job table fills in when they are ready. A
-database that cannot be used still ends the console with one line on stderr and exit 1.
+database that cannot be used still ends the console with one line on stderr and the exit
+code the CLI gives for it (2 when --db points at the wrong thing, 1 otherwise).
 
 When another live engine (a daemon) holds the database, the console attaches to it:
 same screens and keys, actions carried out by that engine, and quitting leaves its jobs
@@ -69,14 +70,15 @@ def launch_console(args) -> int:
 
 def _report(error: BaseException) -> int:
     """A failed start-up, after the screen is restored: a database we cannot use is one
-    line and exit 1 here; anything else goes to the CLI's handlers as before."""
+    line and its ``StoreError.code`` (as the CLI exits for it); anything else goes to the
+    CLI's handlers as before."""
     from tui_scheduler.store.db import StoreError
 
     if isinstance(error, StoreError):
         from tui_scheduler.core.safe_text import safe_text
 
         print(f"tui-scheduler: {safe_text(error)}", file=sys.stderr)  # may quote the file
-        return 1
+        return error.code
     raise error
 
 
