@@ -183,6 +183,11 @@ def test_export_import_round_trip_and_refusals(db, tmp_path):
     second = {j["name"]: {k: v for k, v in j.items() if k not in ("id", "created_at",
                                                                   "updated_at", "next_fires")}
               for j in json.loads(ok(other, "list", "--json").stdout)}
+    # The interval is written with the start it counted from (same fire times).
+    assert re.fullmatch(r"every (90s|1m30s) from \S+", second["b"].pop("schedule"))
+    assert first["b"].pop("schedule") in ("every 90s", "every 1m30s")
+    assert second["b"].pop("schedule_description").startswith("Every 90 seconds (from ")
+    assert first["b"].pop("schedule_description") == "Every 90 seconds"
     assert first == second
     again = cli(other, "import", "-", stdin=exported)
     assert again.returncode == 2 and "already exists" in again.stderr
