@@ -74,6 +74,8 @@ CASES = {
                                ["nothing was imported", "not a parameter name"]),
     "toml-param-name-space": (["import", "-"], _toml_job('params = { "two words" = "1" }'),
                               ["not a parameter name"]),
+    "run-param-name-escape": (["run", "keep", "--param", "a b\x1b[2J=1"], None,
+                              ["--param", "not a parameter name"]),
     # Names are never trimmed behind the user's back.
     "name-trailing-newline": (["add", "nl\n", "--manual", "--command", "true"], None,
                               ["line break", "never trimmed"]),

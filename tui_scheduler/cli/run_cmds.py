@@ -24,6 +24,7 @@ from tui_scheduler.cli.common import (
     run_id_or_none,
 )
 from tui_scheduler.core.durations import format_duration
+from tui_scheduler.core.jobspec import param_name_problem
 from tui_scheduler.core.policies import ACTIVE_STATUSES, MAX_ROW_ID, Trigger
 from tui_scheduler.core.secrets import mask_values
 from tui_scheduler.store import control
@@ -122,6 +123,9 @@ def cmd_run(args) -> int:
     store = open_db(args)
     job = job_store.get_job(store, args.name)
     params = parse_pairs(args.param, "--param") or {}
+    for name in params:
+        if (why := param_name_problem(name)) is not None:
+            raise CliError(f"--param {why}", 2)
     holder = live_holder(store)
     if holder is None:
         if not args.wait:

@@ -42,6 +42,15 @@ DEFAULTS: dict[str, Any] = {
 FIELDS = ("name", *DEFAULTS)
 
 
+def param_name_problem(name: object) -> str | None:
+    """Why ``name`` cannot be a parameter's name (it becomes ``PARAM_<NAME>`` in a job's
+    environment), or None; the one rule for job defaults, ``run --param`` and the forms."""
+    if PARAM_NAME.fullmatch(str(name)):
+        return None
+    return (f"{_brief(name)} is not a parameter name: use 1-64 letters, digits, _ . or -, "
+            "starting with a letter or _")
+
+
 class JobSpecError(ValueError):
     """One or more job fields are invalid; ``problems`` maps field -> reason."""
 
@@ -219,8 +228,7 @@ def validate_job_fields(raw: dict[str, Any]) -> dict[str, Any]:
                                 problems, kinds=(str, int, float, bool))
     bad_param = [k for k in values["params"] if not PARAM_NAME.fullmatch(str(k))]
     if bad_param and "params" not in problems:
-        problems["params"] = (f"{_brief(bad_param[0])} is not a parameter name: use 1-64 "
-                              "letters, digits, _ . or -, starting with a letter or _")
+        problems["params"] = param_name_problem(bad_param[0]) or ""
     env = _entries(_mapping(values["env"], "env", problems), "env", problems,
                    kinds=(str, int, float))
     bad_env = [k for k in env if not ENV_NAME.fullmatch(str(k))]

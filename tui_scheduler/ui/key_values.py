@@ -10,10 +10,9 @@ turn ``3`` into ``"3"``. A value typed anew is a string, as ``--param`` gives.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+from tui_scheduler.core.jobspec import param_name_problem
 
 
 def parse_params(text: str) -> tuple[dict[str, str], list[str]]:
@@ -28,9 +27,8 @@ def parse_params(text: str) -> tuple[dict[str, str], list[str]]:
         key = key.strip()
         if not sep:
             problems.append(f"line {number}: expected KEY=VALUE")
-        elif not KEY.match(key):
-            problems.append(f"line {number}: {key!r} is not a parameter name "
-                            "(letters, digits, _ . -; not starting with a digit)")
+        elif (why := param_name_problem(key)) is not None:
+            problems.append(f"line {number}: {why}")
         else:
             params[key] = value.strip()
     return params, problems
