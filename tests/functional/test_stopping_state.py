@@ -79,4 +79,7 @@ async def test_a_stopped_run_reads_stopping_until_it_exits(store, engine_kind):
                     what="the run's status cell to say stopping")
         await until(pilot, lambda: status_cell(screen, run_id) == "■ stopped", timeout=15,
                     what="the run's status to end as stopped")
-        assert "stopping" not in str(screen.query_one("#detail-title").render())
+        # The header follows on the next engine event (the run leaving the running set).
+        await until(pilot, lambda: "stopping" not in str(screen.query_one("#detail-title")
+                                                         .render()), timeout=5,
+                    what="the detail header to stop saying stopping")
