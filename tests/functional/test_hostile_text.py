@@ -137,7 +137,7 @@ async def test_no_screen_writes_a_control_a_job_printed_or_stored(store, db_path
                     what="the live run")
         assert_clean(app, NAME_SHOWN, "about " + shown("osc52"), "MODE=" + shown("csi2j"),
                      "# " + shown("dcs"), "wd" + shown("apc"),
-                     "tags t" + shown("sos"))
+                     "tags     t" + shown("sos"))
 
         # The run log: output lines, progress message, a search.
         app.open_run_log(run_id)

@@ -79,10 +79,11 @@ def settings_text(job: Job) -> Text:
                                         for k, v in sorted(params.items()))))
     if marked:
         rows.append(("secret", ", ".join(marked)))
-    extra = [f"in {job.workdir}"] if job.workdir else []
-    extra += [f"tags {job.tags.replace(',', ', ')}"] if job.tags else []
-    if extra:
-        rows.append(("", " · ".join(extra)))
+    # Each on a labelled row of its own: under a blank label they read as more params.
+    if job.workdir:
+        rows.append(("workdir", job.workdir))
+    if job.tags:
+        rows.append(("tags", job.tags.replace(",", ", ")))
     text = Text()
     for index, (label, value) in enumerate(rows):
         if index:
