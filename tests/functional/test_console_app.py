@@ -143,7 +143,7 @@ def test_launch_reports_a_bad_database_in_one_line(tmp_path, capsys):
     notes = tmp_path / "notes.txt"
     notes.write_text("not a database")
     code = launch_console(argparse.Namespace(db=str(notes), demo=False))
-    assert code == 1
+    assert code == 2  # not a database of ours: bad input, as the CLI says it
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not an SQLite database" in err[0]
 

@@ -168,6 +168,12 @@ async def test_repeated_failures_raise_one_toast_and_m_mutes_them(store, make_en
         toasts = record_notifications(app)
         await until(pilot, lambda: len(finished_runs(store, job.id)) >= 3, timeout=10,
                     what="three failures")
+        # The app hears of each end a moment after it is stored: wait for the first toast,
+        # then give the other ends time to arrive before counting.
+        await until(pilot, lambda: any("flaky failed" in t for t in toasts), what="a toast")
+        count = len(finished_runs(store, job.id))
+        await until(pilot, lambda: len(finished_runs(store, job.id)) >= count + 1, timeout=10)
+        await pilot.pause(0.5)
         assert sum("flaky failed" in t for t in toasts) == 1
         await pilot.press("m")  # the cursor is on the first row: flaky
         assert any("flaky: failure toasts muted" in t for t in toasts)

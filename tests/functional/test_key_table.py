@@ -321,7 +321,7 @@ async def test_header_table_and_detail_agree_in_both_modes(store, start_engine):
         await pilot.press("enter")
         detail = await until(pilot, lambda: isinstance(app.screen, JobDetailScreen) and
                              app.screen)
-        await until(pilot, lambda: "flaky · ✘ failing · 1 run" in
+        await until(pilot, lambda: "flaky — ✘ failing · 1 run" in
                     str(detail.query_one("#detail-title").render()))
 
 
